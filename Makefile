@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11:
+#   make run    creates .venv if needed, then executes the notebook headless (papermill)
+#   make test   creates .venv if needed, then runs pytest
+# Extra targets: make theory (LaTeX PDF + figures), make bench (speed/accuracy/memory).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+SHELL  := /bin/bash
+
+.PHONY: all run test theory bench clean venv
+all: test
+
+# (Re)create the virtual environment when it is missing or older than requirements.txt.
+$(STAMP): requirements.txt
+	@echo ">> creating $(VENV) from requirements.txt (first time only, ~2-3 min)"
+	$(PYTHON) -m venv $(VENV)
+	set -o pipefail; $(PY) -m pip install --disable-pip-version-check -q -r requirements.txt 2>&1 \
+	  | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) run_notebook.py $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest $(ARGS)
+
+theory: $(STAMP)
+	$(MAKE) -C theory PY=$(abspath $(PY))
+
+bench: $(STAMP)
+	$(PY) bench/bench.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build figures/*.tmp
