@@ -53,7 +53,9 @@ class DivergenceError(FloatingPointError):
 
     Attributes: ``epoch`` (1-based), ``step`` (1-based step within the epoch whose loss was
     not finite) and ``history`` (the completed epochs).  The network's weights are left as
-    they were before the update that made the loss non-finite (step ``step - 1``).
+    they were before the step that diverged: that step itself when the weights were still
+    finite (its update is never made), otherwise the earlier update that made them
+    non-finite (the message names it).
     """
 
     def __init__(self, message, epoch, step, history):
@@ -151,7 +153,9 @@ class NeuralNetwork:
                              f"classes); received shape {y.shape}"
                              + (" (integer labels: use mnist.one_hot(y))" if y.ndim == 1 else ""))
         if len(y) != n:
-            raise ValueError(f"x and `{name}` must have the same number of samples; received {n} and {len(y)}")
+            x_name = "x_val" if name == "y_val" else "x_train" if name == "y_train" else "x"
+            raise ValueError(f"`{x_name}` and `{name}` must have the same number of samples; "
+                             f"received {n} and {len(y)}")
         if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_) or not (
                 np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
             raise ValueError(f"`{name}` must be one-hot: each row holds one 1 and {k - 1} zeros")
@@ -309,11 +313,13 @@ class NeuralNetwork:
                 loss_sum, bad_step = trainer.run_epoch(order)
                 elapsed = time.perf_counter() - t0
                 if bad_step is not None:
-                    self._restore(trainer, epoch, bad_step, n_steps, start, previous)
+                    culprit = self._restore(trainer, bad_step, n_steps, start, previous)
+                    where = (f"step {culprit} of this epoch" if culprit > 0
+                             else f"step {culprit + n_steps} of the previous epoch")
                     raise DivergenceError(
                         f"the training loss became {loss_sum} at epoch {epoch + 1}/{self.epochs} "
-                        f"(step {bad_step + 1} of {n_steps}); the weights were restored to their values "
-                        f"before the step that diverged. Try a smaller learning_rate "
+                        f"(step {bad_step + 1} of {n_steps}); the weights were left as they were before the "
+                        f"step that diverged ({where}). Try a smaller learning_rate "
                         f"(received {self.learning_rate}).", epoch + 1, bad_step + 1, history)
                 history["loss"].append(float(loss_sum / len(x)))
                 history["epoch_time"].append(float(elapsed))
@@ -324,21 +330,37 @@ class NeuralNetwork:
                 previous = start
         return history
 
-    def _restore(self, trainer, epoch, bad_step, n_steps, start, previous):
-        """Set the weights to those before the update that made step ``bad_step``'s loss non-finite.
+    def _restore(self, trainer, bad_step, n_steps, start, previous):
+        """Leave the weights as they were before the step that diverged; return that step (1-based).
 
-        That update is step ``bad_step - 1``: the weights before it are recomputed by replaying
-        the epoch (training is deterministic) from its saved start, up to that step.
+        Step ``bad_step`` (0-based) of the epoch had a non-finite loss and its update was not
+        made.  If the weights are still finite, that step diverged and they stay.  Otherwise an
+        earlier update made them non-finite (non-finite entries stay non-finite): the last
+        finite weights are found by replaying the epoch from its saved start (training is
+        deterministic) with a bisection over the number of steps.  Runs only after a failure.
         """
-        if bad_step == 0:  # the culprit was the previous epoch's last step
-            if previous is None:  # no step taken yet: keep the initial weights
-                return
-            start, bad_step = previous, n_steps
-        weights, order = start
-        for W, W0 in zip(self.weights, weights):
-            W[...] = W0
-        trainer.reset()
-        trainer.run_epoch(order, stop=bad_step - 1)
+        def finite():
+            return all(np.isfinite(W).all() for W in self.weights)
+
+        def replay(state, steps):
+            weights, order = state
+            for W, W0 in zip(self.weights, weights):
+                W[...] = W0
+            trainer.reset()
+            trainer.run_epoch(order, stop=steps)
+
+        if finite():
+            return bad_step + 1
+        epoch_offset = 0
+        if not all(np.isfinite(W).all() for W in start[0]):  # the previous epoch's last steps did it
+            start, bad_step, epoch_offset = previous, n_steps, -1
+        lo, hi = 0, bad_step  # after `lo` steps the weights are finite, after `hi` steps they are not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            replay(start, mid)
+            lo, hi = (mid, hi) if finite() else (lo, mid)
+        replay(start, lo)
+        return lo + 1 if epoch_offset == 0 else lo + 1 - n_steps
 
 
 class _PlainTrainer:
@@ -446,7 +468,8 @@ class _FusedTrainer:
                 f /= f.sum()
                 r = f - yb[t]                      # (K/2) dC/df
                 sq = float(r @ r)                  # K * C
-                if not math.isfinite(sq):
+                if not math.isfinite(sq):          # stop before this step's update (finish the block's)
+                    W1 -= c * (xb[:t].T @ D[:t])
                     return sq / K, b0 + t
                 loss_sum += sq
                 r -= r @ f                         # delta^[L] = f * (g - g.f)  (times K/2)

@@ -121,6 +121,12 @@ def accuracy(n_train=800, n_val=200, epochs=50, learning_rate=1.5, batch_size=1,
 
 _MEMORY_CHILD = """
 import sys, resource
+def peak_rss():  # VmHWM is reset by exec; ru_maxrss is not (it would count the parent's peak)
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(l.split()[1]) * 1024 for l in fh if l.startswith("VmHWM:"))
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 sys.path.insert(0, {root!r}); sys.path.insert(0, {bench!r})
 import numpy as np, psutil
 import measure_scratch as m
@@ -130,7 +136,7 @@ base = proc.memory_info().rss
 x, y, xv, yv = m.data(4000, 1000, np.{dtype})
 net = NeuralNetwork(m.LAYERS, epochs={epochs}, learning_rate=1.5, dtype=np.{dtype})
 net.fit(x, y, xv, yv, batch_size={batch_size}, verbose=False)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = peak_rss()
 print((peak - base) / 2**20)
 """
 
