@@ -268,6 +268,17 @@ def test_1_5_code_variant_sigmoid_no_bias_mean_mse():
         np.testing.assert_allclose(ours, 2 / K * half, rtol=1e-12, atol=1e-15)
 
 
+def test_1_5_matches_network_scratch_backward_pass():
+    """The project's _backward_pass on the same weights gives the code variant's gradient."""
+    network_scratch = pytest.importorskip("network_scratch")
+    p, xv, yv = _random_network(7)
+    net = network_scratch.NeuralNetwork([D, H1, H2, K], random_state=0)
+    net.weights = [p["W1"].copy(), p["W2"].copy(), p["W3"].copy()]
+    grads = net._backward_pass(yv, net._forward_pass(xv))
+    ours = _grad_w1_matrix_form(p, xv, yv, act_deriv=utils.sigmoid_deriv, bias=False, dL_df=utils.mse_deriv)
+    np.testing.assert_allclose(grads[0], ours, rtol=0, atol=1e-12)
+
+
 # =========================================================================== PDF and figures
 def _md5(path):
     return hashlib.md5(path.read_bytes()).hexdigest()
