@@ -5,6 +5,7 @@ Importable (bench/bench.py reuses these functions) and runnable::
     .venv/bin/python bench/measure_tensorflow.py timing        # eager vs graph vs steps_per_execution
     .venv/bin/python bench/measure_tensorflow.py sweep         # batch sizes 1..32 with TimeBasedLearningRate(10)
     .venv/bin/python bench/measure_tensorflow.py seeds         # the chosen batch size over several seeds
+    .venv/bin/python bench/measure_tensorflow.py diagnose      # why batch size 1 stays at chance
     .venv/bin/python bench/measure_tensorflow.py large         # 4000 / 1000 with mini-batches
     .venv/bin/python bench/measure_tensorflow.py all --json out.json
 
@@ -26,13 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import mnist  # noqa: E402
 from network_tensorflow import NeuralNetworkTf, TimeBasedLearningRate  # noqa: E402
 
 COURSE_SIZES = [784, 128, 32, 10]
-CHOSEN_BATCH_SIZE = 8        # the notebook's batch size with TimeBasedLearningRate(10)
+CHOSEN_BATCH_SIZE = 4        # the notebook's batch size with TimeBasedLearningRate(10)
 CHOSEN_EPOCHS = 50
 
 
@@ -45,7 +47,7 @@ def load_data(n_train=1000, n_val=1000, seed=42, flatten=False):
 
 
 def train(data, sizes=COURSE_SIZES, epochs=CHOSEN_EPOCHS, learning_rate=None, batch_size=CHOSEN_BATCH_SIZE,
-          random_state=42, steps_per_execution=1, eager=False, verbose=False):
+          random_state=42, steps_per_execution=None, eager=False, verbose=False):
     """Train one ``NeuralNetworkTf``; returns ``(model, history dict, wall seconds of the fit)``.
 
     ``learning_rate=None`` means ``TimeBasedLearningRate(10)``. ``eager=True`` switches on
@@ -77,7 +79,7 @@ def measure_timing(data=None, epochs=4, batch_size=1):
     data = data if data is not None else load_data()
     rows = []
     for label, kwargs in (("eager (tf.config.run_functions_eagerly(True))", dict(eager=True)),
-                          ("graph (default)", dict()),
+                          ("graph, steps_per_execution=1", dict(steps_per_execution=1)),
                           ("graph, steps_per_execution=10", dict(steps_per_execution=10)),
                           ("graph, steps_per_execution=100", dict(steps_per_execution=100))):
         n_epochs = 3 if kwargs.get("eager") else epochs
@@ -99,8 +101,7 @@ def measure_batch_sweep(data=None, batch_sizes=(1, 4, 8, 16, 32), epochs=CHOSEN_
     rows = []
     for bs in batch_sizes:
         n_epochs = hopeless_epochs if bs == 1 else epochs
-        _, hist, wall = train(data, epochs=n_epochs, batch_size=bs, random_state=random_state,
-                              steps_per_execution=_spe(bs, len(data[0])))
+        _, hist, wall = train(data, epochs=n_epochs, batch_size=bs, random_state=random_state)
         rows.append({"batch_size": bs, "epochs": n_epochs, "final_val_accuracy": hist["val_accuracy"][-1],
                      "best_val_accuracy": max(hist["val_accuracy"]),
                      "val_accuracy_every_5": hist["val_accuracy"][4::5],
@@ -113,10 +114,44 @@ def measure_seeds(data=None, seeds=(1, 2, 3, 42, 123), batch_size=CHOSEN_BATCH_S
     data = data if data is not None else load_data()
     rows = []
     for seed in seeds:
-        _, hist, wall = train(data, epochs=epochs, batch_size=batch_size, random_state=seed,
-                              steps_per_execution=_spe(batch_size, len(data[0])))
+        _, hist, wall = train(data, epochs=epochs, batch_size=batch_size, random_state=seed)
         rows.append({"random_state": seed, "final_val_accuracy": hist["val_accuracy"][-1],
                      "fit_wall_seconds": wall})
+    return rows
+
+
+def saturation(model, x):
+    """Fraction of hidden sigmoid outputs within 0.01 of 0 or 1 (their slope is then < 0.01)."""
+    h = x.reshape(len(x), -1)
+    fractions = []
+    for layer in model.layers[:-1]:
+        h = layer(h).numpy()
+        fractions.append(float(np.mean((h < 0.01) | (h > 0.99))))
+    return fractions
+
+
+def diagnose_batch_size_1(data=None, epochs=5, random_state=42):
+    """Why batch size 1 with TimeBasedLearningRate(10) stays at chance: compare constant rates,
+    and look at the hidden units and the predicted classes afterwards."""
+    data = data if data is not None else load_data()
+    rows = []
+    for label, lr in (("TimeBasedLearningRate(10)", None), ("constant 1.0", 1.0), ("constant 0.1", 0.1)):
+        model, hist, _ = train(data, epochs=epochs, batch_size=1, learning_rate=lr, random_state=random_state)
+        predicted = model.predict(data[2], verbose=0).argmax(axis=1)
+        rows.append({"learning_rate": label, "epochs": epochs, "val_accuracy": hist["val_accuracy"],
+                     "saturated_fraction_per_hidden_layer": saturation(model, data[2]),
+                     "distinct_predicted_classes": int(len(np.unique(predicted))),
+                     "loss": hist["loss"]})
+    # Saturation at the start, and after the first 10 steps alone (rates 10, 9, ..., 1).
+    x_tr, y_tr, x_val, _ = data
+    model = NeuralNetworkTf(COURSE_SIZES, random_state=random_state)
+    start = saturation(model, x_val)
+    model.compile_and_fit(x_tr[:10], y_tr[:10], epochs=1, learning_rate=TimeBasedLearningRate(10), batch_size=1,
+                          shuffle=False, verbose=False)
+    rows.append({"learning_rate": "first 10 steps of TimeBasedLearningRate(10)",
+                 "saturated_fraction_at_init": start,
+                 "saturated_fraction_per_hidden_layer": saturation(model, x_val),
+                 "distinct_predicted_classes": int(len(np.unique(model.predict(x_val, verbose=0).argmax(1))))})
     return rows
 
 
@@ -124,21 +159,17 @@ def measure_large(epochs=30, batch_size=32, learning_rate=0.5, random_state=42):
     """4000 training / 1000 validation images with mini-batches and a constant rate."""
     data = load_data(4000, 1000)
     _, hist, wall = train(data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                          random_state=random_state, steps_per_execution=_spe(batch_size, 4000))
+                          random_state=random_state)
     return {"n_train": 4000, "n_val": 1000, "epochs": epochs, "batch_size": batch_size,
             "learning_rate": learning_rate, "final_val_accuracy": hist["val_accuracy"][-1],
             "best_val_accuracy": max(hist["val_accuracy"]),
             "seconds_per_epoch": steady_epoch_time(hist), "fit_wall_seconds": wall}
 
 
-def _spe(batch_size, n_train):
-    """steps_per_execution used for speed: about 100 samples' worth of steps per compiled call."""
-    return max(1, min(100 // batch_size, n_train // batch_size))
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["timing", "sweep", "seeds", "large", "all"])
+    parser.add_argument("what", choices=["timing", "sweep", "seeds", "diagnose", "large", "all"])
+    parser.add_argument("--batch-size", type=int, default=CHOSEN_BATCH_SIZE, help="batch size for `seeds`")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     results = {}
@@ -156,10 +187,14 @@ def main(argv=None):
                   f"{', '.join(f'{a:.2f}' for a in r['val_accuracy_every_5'])}), "
                   f"{r['seconds_per_epoch']:.3f} s/epoch, fit {r['fit_wall_seconds']:.1f} s", flush=True)
     if args.what in ("seeds", "all"):
-        results["seeds"] = measure_seeds(data)
+        results["seeds"] = measure_seeds(data, batch_size=args.batch_size)
         for r in results["seeds"]:
-            print(f"seed {r['random_state']:>4}: val_accuracy {r['final_val_accuracy']:.3f}, "
+            print(f"batch {args.batch_size}, seed {r['random_state']:>4}: val_accuracy {r['final_val_accuracy']:.3f}, "
                   f"fit {r['fit_wall_seconds']:.1f} s", flush=True)
+    if args.what in ("diagnose", "all"):
+        results["diagnose"] = diagnosis = diagnose_batch_size_1(data)
+        for r in diagnosis:
+            print(json.dumps(r), flush=True)
     if args.what in ("large", "all"):
         results["large"] = r = measure_large()
         print(f"4000/1000, batch {r['batch_size']}, lr {r['learning_rate']}, {r['epochs']} epochs: "
