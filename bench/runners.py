@@ -120,7 +120,7 @@ def prepare_keras(job, data):
             lr = getattr(ntf, lr["schedule"])(lr["initial"])
         _, history, _ = measure_tensorflow.train(arrays, sizes=job["sizes"], epochs=job["epochs"], learning_rate=lr,
                                                  batch_size=job["batch_size"], random_state=job["seed"],
-                                                 steps_per_execution=job.get("steps_per_execution", 1))
+                                                 steps_per_execution=job.get("steps_per_execution"))
         # history["epoch_time"]: training seconds of each epoch, validation excluded (EpochProgress)
         return {"history": history, "epoch_time": list(history["epoch_time"])}
     return train
