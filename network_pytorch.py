@@ -88,10 +88,11 @@ class NeuralNetworkTorch(nn.Module):
     # ----------------------------------------------------------------------- forward
     def forward(self, x):
         """Logits ``a`` of the output layer for a batch ``x`` of shape ``(n, sizes[0])``."""
+        *hidden, output = self.layers  # (slicing a ModuleList would build a new module per call)
         h = x
-        for layer in self.layers[:-1]:
+        for layer in hidden:
             h = self.activation_func(layer(h))  # h = sigmoid(W h_prev + b)
-        return self.layers[-1](h)  # a = W h + b (no activation: the loss takes the logits)
+        return output(h)  # a = W h + b (no activation: the loss takes the logits)
 
     def _forward_pass(self, x_train):
         """Softmax probabilities ``f`` ``(n, n_classes)`` for a batch ``(n, sizes[0])``.
@@ -171,6 +172,7 @@ class NeuralNetworkTorch(nn.Module):
         return pred.cpu()[0] if single else pred.cpu()
 
     def _as_input(self, x):
+        """``x`` on the network's device and in its dtype; integer (raw) images are refused."""
         if not x.dtype.is_floating_point:
             raise TypeError(f"inputs must be floating point (images normalised with mean {NORMALISE_MEAN}, "
                             f"std {NORMALISE_STD}, as make_loader gives them); received dtype {x.dtype}")
@@ -274,7 +276,7 @@ class NeuralNetworkTorch(nn.Module):
         n_classes = self.sizes[-1]
         losses, counts = [], []
         for x, y in train_loader:
-            x = self._flatten(x.to(self.device))
+            x = self._flatten(self._as_input(x))
             y = _one_hot(y.to(self.device), n_classes)
             self.optimizer.zero_grad(set_to_none=True)
             output = self._forward_pass(x)
