@@ -8,6 +8,9 @@ Importable functions (bench/bench.py may fold them in):
 * ``lr_sweep(...)``         course scale (1000/1000, batch 1, 50 epochs) for several learning rates
 * ``epoch_times(...)``      seconds per epoch at course scale: training only, and training plus
   the two accuracy evaluations (what the notebook's PyTorch section pays per epoch)
+* ``floor_epoch_seconds(...)`` the same per-sample SGD as a bare loop (no DataLoader, no
+  one-hot, integer labels straight into ``F.cross_entropy``): what batch size 1 costs in
+  PyTorch itself, the floor under ``epoch_times``
 * ``section_seconds(...)``  the notebook's whole PyTorch section in a fresh interpreter: import
   torch, build the loaders, construct the network, fit 50 epochs at course scale
 
@@ -86,6 +89,31 @@ def epoch_times(epochs=5, repeats=3, learning_rate=COURSE_LR, n_train=1000, n_va
     return {"train": statistics.median(train_s), "train_and_eval": statistics.median(total_s)}
 
 
+def floor_epoch_seconds(repeats=5, learning_rate=COURSE_LR, n_train=1000):
+    """Median seconds of one epoch of the bare per-sample loop on the same data and network."""
+    import torch
+    import torch.nn.functional as F
+
+    train_loader, _ = loaders(n_train, 1)
+    x_all, y_all = train_loader.dataset.tensors
+    rows = [(x.reshape(1, -1), y.reshape(1)) for x, y in zip(x_all, y_all)]  # prepared once, outside the timing
+    net = NeuralNetworkTorch(SIZES, learning_rate=learning_rate, random_state=SEED)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # as fit does
+    try:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            for x, y in rows:
+                net.optimizer.zero_grad(set_to_none=True)
+                F.cross_entropy(net(x), y).backward()
+                net.optimizer.step()
+            times.append(time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(previous)
+    return statistics.median(times)
+
+
 _SECTION = """
 import time
 t0 = time.perf_counter()
@@ -151,6 +179,7 @@ def main(argv=None):
         print(f"Course scale, batch 1, lr {COURSE_LR:g}: median {t['train']:.3f} s/epoch training, "
               f"{t['train_and_eval']:.3f} s/epoch with both accuracy evaluations "
               f"(50 epochs: {50 * t['train_and_eval']:.1f} s)")
+        print(f"Bare per-sample loop (no DataLoader, no one-hot): median {floor_epoch_seconds():.3f} s/epoch")
     if args.only in (None, "section"):
         r = section_seconds()
         print(f"Notebook PyTorch section (fresh interpreter, 50 epochs, lr {COURSE_LR:g}): {r['total']:.1f} s "
