@@ -80,8 +80,8 @@ def measure_timing(data=None, epochs=4, batch_size=1):
     rows = []
     for label, kwargs in (("eager (tf.config.run_functions_eagerly(True))", dict(eager=True)),
                           ("graph, steps_per_execution=1", dict(steps_per_execution=1)),
-                          ("graph, steps_per_execution=10", dict(steps_per_execution=10)),
-                          ("graph, steps_per_execution=100", dict(steps_per_execution=100))):
+                          ("graph, steps_per_execution=100", dict(steps_per_execution=100)),
+                          ("graph, steps_per_execution=1000 (default)", dict(steps_per_execution=1000))):
         n_epochs = 3 if kwargs.get("eager") else epochs
         _, hist, _ = train(data, epochs=n_epochs, batch_size=batch_size, **kwargs)
         rows.append({"setting": label, "batch_size": batch_size,

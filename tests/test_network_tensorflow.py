@@ -141,17 +141,20 @@ def test_same_seed_same_history_and_steps_per_execution_changes_nothing(data):
     first = run(11, 1)
     # Same seed, a fresh model, 9 steps per epoch run in chunks of 4, 4, 1: bit-identical.
     assert run(11, 4) == first
-    assert run(12, 1)["loss"] != first["loss"]
+    # ... while another seed starts from other weights (no fit needed to see that).
+    w11, w12 = NeuralNetworkTf([784, 16, 10], random_state=11), NeuralNetworkTf([784, 16, 10], random_state=12)
+    assert not np.array_equal(w11.layers[0].get_weights()[0], w12.layers[0].get_weights()[0])
 
 
 def test_chosen_batch_size_learns_above_chance(data):
-    """The notebook's setting (TimeBasedLearningRate(10), batch size 8), shortened to 12 epochs."""
+    """The notebook's setting (TimeBasedLearningRate(10), batch size 4, seed 42), cut to 5 epochs."""
     x_tr, y_tr, x_val, y_val = data
     model = NeuralNetworkTf(COURSE_SIZES, random_state=42)
-    history = model.compile_and_fit(x_tr, y_tr, epochs=12, learning_rate=TimeBasedLearningRate(10),
-                                    batch_size=8, validation_data=(x_val, y_val), verbose=False).history
-    assert history["val_accuracy"][-1] > 0.5  # chance is 0.1
+    history = model.compile_and_fit(x_tr, y_tr, epochs=5, learning_rate=TimeBasedLearningRate(10),
+                                    batch_size=4, validation_data=(x_val, y_val), verbose=False).history
+    assert history["val_accuracy"][-1] > 0.5  # chance is 0.1; measured 0.64 after 5 epochs, 0.90 after 50
     assert history["accuracy"][-1] > history["accuracy"][0]
+    assert int(model.optimizer.iterations.numpy()) == 5 * 250
 
 
 def test_non_finite_loss_raises_naming_the_epoch(data):
