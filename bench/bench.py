@@ -175,7 +175,7 @@ def minibatch_settings():
         if got and {"batch_size", "learning_rate", "epochs"} <= set(got):
             out[net] = dict({k: got[k] for k in keys if k in got}, source=where)
         else:
-            out[net] = dict(MINIBATCH[net], source="bench/bench.py fall-back")
+            out[net] = dict(MINIBATCH[net], source="bench/bench.py MINIBATCH (a sweep, see the comment there)")
     return out
 
 
