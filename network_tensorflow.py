@@ -23,12 +23,14 @@ _PACKAGE = "mnist_three_networks"  # namespace under which both classes are regi
 
 # Not one of the three mistakes, but changed (decided by measurement): forcing every
 # tf.function to run eagerly makes Keras execute each training step op by op from Python.
-# bench/measure_tensorflow.py `timing` (1000 images, batch size 1, sizes [784, 128, 32, 10],
-# median over epochs 2.., two runs on this 2-core machine while other jobs ran):
-#   eager (the template's setting)     56-59 s per epoch
-#   graph, steps_per_execution=1       4.0-5.1 s per epoch   (~12x faster)
-#   graph, steps_per_execution=100     1.0-1.1 s per epoch   (the default chosen below)
-# The loss history is bit-identical in all three modes, so graph mode (TensorFlow's default)
+# bench/measure_tensorflow.py `timing` (1000 images, batch size 1, sizes [784, 128, 32, 10];
+# per run the median over epochs 2.., then the median of three runs; 2-core machine shared
+# with other jobs, load 3-6, so absolute figures are inflated):
+#   eager (the template's setting)     55.7 s per epoch  (runs: 55.7, 58.7, 30.8)
+#   graph, steps_per_execution=1        4.0 s per epoch  (runs: 4.0, 5.1, 3.9), 8-14x faster
+#   graph, steps_per_execution=100      1.1 s per epoch  (runs: 1.0, 1.1, 1.1)
+#   graph, steps_per_execution=1000     1.1 s per epoch  (one run; compile_and_fit's default)
+# The loss history is bit-identical in all these modes, so graph mode (TensorFlow's default)
 # is kept. Setting the flag here would also switch every other TF user in the process to eager.
 # tf.config.run_functions_eagerly(True)
 
@@ -63,10 +65,9 @@ class NeuralNetworkTf(tf.keras.Sequential):
         self.sizes = [int(s) for s in sizes]
         self.random_state = int(random_state)
 
-        # tf.random.set_seed(random_state)  (template) seeds only TensorFlow's ops, i.e. the
-        # shuffling in fit(). Keras 3 draws initial weights from its own generator, seeded from
-        # Python's `random`; keras.utils.set_random_seed seeds Python, NumPy, TF (it calls
-        # tf.random.set_seed) and resets that generator, so the same seed gives the same history.
+        tf.random.set_seed(random_state)  # (template) seeds TensorFlow's ops: the shuffling in fit()
+        # Keras 3 draws the initial weights from its own generator, seeded from Python's `random`,
+        # so the line above does not fix them; this one seeds Python, NumPy, TF and that generator.
         keras.utils.set_random_seed(self.random_state)
 
         # Mistake 1: i starts at 0, so a Dense layer of sizes[0] (= input size) units is added, and nothing flattens the (28, 28) images.
