@@ -79,7 +79,7 @@ THROUGHPUT_ROWS = [
     ("scratch", "scratch", 1, {}), ("scratch_f32", "scratch", 1, {"dtype": "float32"}),
     ("scratch", "scratch", 128, {}), ("scratch_f32", "scratch", 128, {"dtype": "float32"}),
     ("pytorch", "pytorch", 1, {}), ("pytorch", "pytorch", 128, {}),
-    ("keras", "keras", 1, {}), ("keras_spe1", "keras", 1, {"steps_per_execution": 1}), ("keras", "keras", 128, {}),
+    ("keras", "keras", 1, {}), ("keras_spe1", "keras", 1, {"steps_per_execution": 1, "timed": 2}), ("keras", "keras", 128, {}),
     ("torch_loop", "torch_loop", 128, {}), ("baseline", "baseline", 1, {}),
 ]
 SHORT = {"scratch": "scratch (float64)", "scratch_f32": "scratch (float32)", "pytorch": "PyTorch", "keras": "Keras",
@@ -201,9 +201,12 @@ def plan(args):
                 continue
             if q and tag == "keras_spe1":  # a Keras fit costs seconds of tracing; the smoke run skips it
                 continue
+            extra = dict(extra)
+            n_timed = 1 if q else extra.pop("timed", timed[bs])  # per-row override for very slow rows
+            extra.pop("timed", None)
             for r in range(args.rounds if last else 1):
                 jobs["throughput"].append(job(net, tag=tag, n_train=n, n_val=n_val, batch_size=bs, warmup=1,
-                                              epochs=1 + timed[bs], learning_rate=THROUGHPUT_LR[net, bs],
+                                              epochs=1 + n_timed, learning_rate=THROUGHPUT_LR[net, bs],
                                               round=r, purpose="throughput", **extra))
 
     # accuracy at course scale: the notebook's own parameters
@@ -495,7 +498,8 @@ def write_markdown(path, s):
     g = s["sgemm"]
     w(f"| **roofline** | | **{roof:,.0f}** | | | 100 % | |")
     w(f"\nRoofline: float32 `numpy.matmul` of {g['shape'][0]}x{g['shape'][1]} @ {g['shape'][1]}x{g['shape'][2]} "
-      f"runs at {g['best'] / 1e9:.1f} GFLOP/s (best of the repeats; median {g['median'] / 1e9:.1f}); the network "
+      f"runs at {g['best'] / 1e9:.1f} GFLOP/s (best of the repeats, measured before and after the training runs; "
+      f"median {g['median'] / 1e9:.1f}); the network "
       f"needs 6 x {n_weights(NETWORK):,} = {6 * n_weights(NETWORK) / 1e6:.3f} MFLOP per sample (forward + "
       "backward), so no implementation can train faster than the roofline figure on this machine.\n")
     w("### Ratios (same run)\n")
@@ -712,6 +716,11 @@ def main(argv=None):
     full = run_jobs(jobs["full"], False, log) if jobs["full"] else []
     notebook = measure_notebook(log) if args.notebook else {}
     machine["load_after"] = os.getloadavg()
+    # the sgemm rate again after the runs: a burst of load at the start must not shrink the roofline
+    median2, best2, _ = measure_sgemm(args.quick)
+    log(f"sgemm again: {best2 / 1e9:.1f} GFLOP/s best, {median2 / 1e9:.1f} median")
+    if best2 > best:
+        median, best = median2, best2
 
     throughput, accuracy, errors = summarise(results)
     n = max(j["n_train"] for j in jobs["throughput"])
