@@ -46,8 +46,11 @@ def fast_run(tmp_path_factory):
     """The notebook executed with tiny subsets and 3 epochs into a temporary folder."""
     out = tmp_path_factory.mktemp("nb")
     before = NOTEBOOK.read_bytes()
-    params = {"epochs": 3, "scratch_n_train": 300, "scratch_n_val": 200, "torch_n_train": 300, "torch_n_val": 200,
-              "tf_n_train": 300, "tf_n_val": 200, "figures_dir": str(out / "figures")}
+    # Keras gets more steps: TimeBasedLearningRate(10) first saturates the sigmoids and needs a
+    # few hundred steps to recover (see network_tensorflow.py), the other two learn at once.
+    params = {"scratch_epochs": 3, "torch_epochs": 3, "tf_epochs": 4,
+              "scratch_n_train": 300, "scratch_n_val": 200, "torch_n_train": 300, "torch_n_val": 200,
+              "tf_n_train": 1000, "tf_n_val": 200, "figures_dir": str(out / "figures")}
     cmd = [sys.executable, str(ROOT / "run_notebook.py"), "--output", str(out / "executed.ipynb")]
     for name, value in params.items():
         cmd += ["-p", name, str(value)]
@@ -61,19 +64,20 @@ def test_fast_run_executes_without_error(fast_run):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "executed notebook" in proc.stdout
     # the epochs were streamed to the terminal while the notebook ran
-    assert len(EPOCH_LINE.findall(proc.stdout)) >= 9
+    assert len(EPOCH_LINE.findall(proc.stdout)) >= 10
 
 
 def test_fast_run_histories_figures_and_accuracy(fast_run):
     proc, out = fast_run
     nb = nbformat.read(out / "executed.ipynb", as_version=4)
-    for cell in _training_cells(nb):
+    expected = dict(zip(NETWORKS, (3, 3, 4)))
+    for cell, n in zip(_training_cells(nb), expected.values()):
         epochs = [int(e) for e, _ in EPOCH_LINE.findall(_text(cell))]
-        assert epochs == [1, 2, 3], f"one progress line per epoch expected in:\n{cell.source}"
+        assert epochs == list(range(1, n + 1)), f"one progress line per epoch expected in:\n{cell.source}"
     rows = _summary(nb)
     assert sorted(rows) == sorted(NETWORKS)
     for name, row in rows.items():
-        assert row["epochs"] == 3, name  # each history has one entry per epoch
+        assert row["epochs"] == expected[name], name  # each history has one entry per epoch
         assert row["best"] > 10.0 * 1.5, f"{name} not above chance: {row}"
     for name in FIGURES:
         assert (out / "figures" / name).stat().st_size > 5000, name
