@@ -73,7 +73,7 @@ THROUGHPUT_LR = {("scratch", 1): 1.5, ("scratch", 128): 8.0, ("pytorch", 1): 0.0
                  ("keras", 1): 0.05, ("keras", 128): 0.5, ("baseline", 1): 1.5, ("torch_loop", 128): 1.5}
 # Throughput rows: (tag, network entry, batch size, extra job settings).  The tags without a
 # suffix are each network as the notebook runs it (scratch: float64 weights; Keras: the
-# compile_and_fit defaults, steps_per_execution = 100 // batch_size); the others are the same
+# compile_and_fit defaults, steps_per_execution = 1000 // batch_size); the others are the same
 # code with one documented option changed.
 THROUGHPUT_ROWS = [
     ("scratch", "scratch", 1, {}), ("scratch_f32", "scratch", 1, {"dtype": "float32"}),
