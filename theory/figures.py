@@ -184,6 +184,19 @@ def plot_sizes(res, path):
     plt.close(fig)
 
 
+def _finish(fig, axes, results, top, path):
+    """The two panels' common titles, axes and legends; save the figure reproducibly."""
+    for ax, r in zip(axes, results):
+        title = "clean labels" if not r["label_noise"] else f"{r['label_noise']:.0%} of training labels random"
+        ax.set_title(f"({'ab'[results.index(r)]}) {title}", fontsize=10)
+        _zero_axis(ax, top)
+        ax.legend(frameon=False, fontsize=8)
+    axes[0].set_ylabel("error rate (%)  \u2192")
+    fig.tight_layout()
+    fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
+    plt.close(fig)
+
+
 def plot_complexity(results, path):
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.7), sharey=True)
     top = max(max(_pct(r["test_error"]).max(), _pct(r["train_error"]).max()) for r in results) * 1.08
@@ -198,14 +211,7 @@ def plot_complexity(results, path):
         ax.set_xticks(w)
         ax.set_xticklabels([str(v) for v in w])
         ax.set_xlabel("model complexity: hidden units (log scale)  \u2192")
-        title = "clean labels" if not r["label_noise"] else f"{r['label_noise']:.0%} of training labels random"
-        ax.set_title(f"({'ab'[results.index(r)]}) {title}", fontsize=10)
-        _zero_axis(ax, top)
-        ax.legend(frameon=False, fontsize=8)
-    axes[0].set_ylabel("error rate (%)  \u2192")
-    fig.tight_layout()
-    fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
-    plt.close(fig)
+    _finish(fig, axes, results, top, path)
 
 
 def plot_epochs(results, path):
@@ -220,14 +226,7 @@ def plot_epochs(results, path):
         ax.axvline(s, color="black", ls=":", lw=1.5, label=f"early stop (epoch {s})")
         ax.plot([s], [_pct(r["val_error"][s - 1])], "k*", ms=10)
         ax.set_xlabel("training epochs  \u2192")
-        title = "clean labels" if not r["label_noise"] else f"{r['label_noise']:.0%} of training labels random"
-        ax.set_title(f"({'ab'[results.index(r)]}) {title}", fontsize=10)
-        _zero_axis(ax, top)
-        ax.legend(frameon=False, fontsize=8)
-    axes[0].set_ylabel("error rate (%)  \u2192")
-    fig.tight_layout()
-    fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
-    plt.close(fig)
+    _finish(fig, axes, results, top, path)
 
 
 # --------------------------------------------------------------------------- numbers for the text
