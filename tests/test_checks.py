@@ -1,0 +1,122 @@
+"""checks.py: one table of accepted and one of rejected arguments, each row one check.
+
+The networks' own tests keep one integration case each (bad input reaches these checks);
+the policy itself (TypeError for a wrong type, ValueError for a wrong value, Keras' message
+form) is pinned here, once.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import checks
+
+ROWS_784 = np.zeros((3, 784))
+IMAGES = np.zeros((3, 28, 28), dtype=np.float32)
+ONE_HOT = np.eye(10)[[1, 2, 3]]
+
+
+def call(check, args):
+    *positional, keywords = args if isinstance(args[-1], dict) else (*args, {})
+    return getattr(checks, check)(*positional, **keywords)
+
+
+# check, arguments, value returned (None: the array argument itself, unchanged)
+ACCEPTED = [
+    ("integer", ("random_state", 0), 0),
+    ("integer", ("random_state", np.int64(7), {"minimum": 0, "maximum": 9}), 7),
+    ("positive_integer", ("epochs", 3), 3),
+    ("positive_integer", ("epochs", np.uint8(2)), 2),
+    ("positive_number", ("learning_rate", 1), 1.0),
+    ("positive_number", ("learning_rate", np.float32(0.5)), 0.5),
+    ("boolean", ("shuffle", np.bool_(True)), True),
+    ("one_of", ("device", "cpu", ("cpu", "cuda")), "cpu"),
+    ("layer_sizes", ("sizes", (784, np.int32(16), 10)), [784, 16, 10]),
+    ("features", ("x", np.zeros(784), 784), None),
+    ("features", ("x", ROWS_784, 784), None),
+    ("features", ("x", IMAGES, 784, {"images": True}), None),
+    ("one_hot", ("y", ONE_HOT, 3, 10), None),
+    ("one_hot", ("y", ONE_HOT.astype(bool), 3, 10), None),
+    ("labels", ("y", np.array([0, 9, 3]), 3, 10), None),
+]
+
+
+@pytest.mark.parametrize("check,args,expected", ACCEPTED)
+def test_accepted_arguments_come_back_as_plain_values(check, args, expected):
+    result = call(check, args)
+    if expected is None:
+        assert result is args[1]
+    else:
+        assert result == expected and type(result) is type(expected)
+
+
+# check, arguments, error, fragment the message must contain after "Received: "
+REJECTED = [
+    ("integer", ("random_state", 1.0), TypeError, "random_state=1.0 (of type float)"),
+    ("integer", ("random_state", True), TypeError, "random_state=True (of type bool)"),
+    ("integer", ("random_state", -1, {"minimum": 0}), ValueError, "random_state=-1"),
+    ("integer", ("random_state", 2**32, {"minimum": 0, "maximum": 2**32 - 1}), ValueError,
+     "random_state=4294967296"),
+    ("positive_integer", ("epochs", 2.5), TypeError, "epochs=2.5 (of type float)"),
+    ("positive_integer", ("epochs", "3"), TypeError, "epochs='3' (of type str)"),
+    ("positive_integer", ("epochs", 0), ValueError, "epochs=0 (of type int)"),
+    ("positive_number", ("learning_rate", "0.1"), TypeError, "learning_rate='0.1' (of type str)"),
+    ("positive_number", ("learning_rate", False), TypeError, "learning_rate=False"),
+    ("positive_number", ("learning_rate", 0.0), ValueError, "learning_rate=0.0"),
+    ("positive_number", ("learning_rate", float("nan")), ValueError, "learning_rate=nan"),
+    ("positive_number", ("learning_rate", float("inf")), ValueError, "learning_rate=inf"),
+    ("boolean", ("verbose", 1), TypeError, "verbose=1 (of type int)"),
+    ("one_of", ("device", "tpu", ("cpu", "cuda")), ValueError, "device='tpu'"),
+    ("layer_sizes", ("sizes", "784,10"), TypeError, "sizes='784,10'"),
+    ("layer_sizes", ("sizes", 784), TypeError, "sizes=784"),
+    ("layer_sizes", ("sizes", [784, 2.5, 10]), TypeError, "sizes=[784, 2.5, 10]"),
+    ("layer_sizes", ("sizes", [784]), ValueError, "sizes=[784]"),
+    ("layer_sizes", ("sizes", [784, 0, 10]), ValueError, "sizes=[784, 0, 10]"),
+    ("features", ("x", np.zeros((3, 783)), 784), ValueError, "x=array of shape (3, 783)"),
+    ("features", ("x", np.zeros((0, 784)), 784), ValueError, "x=array of shape (0, 784)"),
+    ("features", ("x", np.zeros(784), 784, {"batch_only": True}), ValueError, "x=array of shape (784,)"),
+    ("features", ("x", IMAGES, 784), ValueError, "x=array of shape (3, 28, 28)"),  # images=False
+    ("features", ("x", np.full((2, 784), "a"), 784), TypeError, "dtype <U1"),
+    ("features", ("x", np.full((2, 784), np.nan), 784), ValueError, "finite"),
+    ("one_hot", ("y", np.array([1, 2, 3]), 3, 10), ValueError, "y=array of shape (3,)"),
+    ("one_hot", ("y", ONE_HOT[:2], 3, 10), ValueError, "y=array of shape (2, 10)"),
+    ("one_hot", ("y", 2 * ONE_HOT, 3, 10), ValueError, "each row holding one 1"),
+    ("one_hot", ("y", ONE_HOT + np.eye(10)[[4, 5, 6]], 3, 10), ValueError, "each row holding one 1"),
+    ("one_hot", ("y", 0 * ONE_HOT, 3, 10), ValueError, "each row holding one 1"),
+    ("one_hot", ("y", ONE_HOT.astype(str), 3, 10), TypeError, "dtype <U"),
+    ("labels", ("y", np.array([0.0, 1.0]), 2, 10), TypeError, "dtype float64"),
+    ("labels", ("y", np.array([0, 10]), 2, 10), ValueError, "y=array of shape (2,)"),
+    ("labels", ("y", np.array([0, -1]), 2, 10), ValueError, "in 0..9"),
+]
+
+
+@pytest.mark.parametrize("check,args,error,fragment", REJECTED)
+def test_rejected_arguments_raise_the_policy_error_in_keras_form(check, args, error, fragment):
+    name = args[0]
+    with pytest.raises(Exception) as info:
+        call(check, args)
+    assert type(info.value) is error  # exactly the policy's class, not a subclass or the other one
+    message = str(info.value)
+    assert re.fullmatch(rf"Argument `{name}` must be .+\. Received: {name}=.+", message), message
+    assert fragment in message
+
+
+def test_policy_table_covers_every_public_check():
+    assert {row[0] for row in REJECTED} | {"same_length"} == set(checks.__all__)
+
+
+def test_same_length_names_both_arguments_and_both_lengths():
+    checks.same_length("x", [1, 2], "y", [3, 4])
+    with pytest.raises(ValueError, match=r"`x` and `y` .* Received: 2 and 3"):
+        checks.same_length("x", [1, 2], "y", [3, 4, 5])
+
+
+def test_tensors_are_checked_without_conversion_by_the_caller():
+    torch = pytest.importorskip("torch")
+    x = torch.zeros(2, 1, 28, 28)
+    assert checks.features("x", x, 784, images=True) is x
+    with pytest.raises(TypeError, match="dtype torch.complex64"):
+        checks.features("x", torch.zeros(2, 784, dtype=torch.complex64), 784)
+    with pytest.raises(TypeError, match="dtype torch.float32"):
+        checks.labels("y", torch.zeros(2), 2, 10)
