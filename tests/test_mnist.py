@@ -35,6 +35,8 @@ def test_embedded_default_offline(empty_home):
     assert len(cached) == 1
     again = mnist.load_mnist()
     assert "cache" in again.source
+    # outputs (the committed notebook's among them) show the cache under ~, not the home path
+    assert "cache ~/.cache/" in again.source and str(empty_home) not in again.source
     np.testing.assert_array_equal(again[0], images)
     np.testing.assert_array_equal(again[1], labels)
 
