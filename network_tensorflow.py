@@ -1,8 +1,8 @@
 """Part 2 (Keras): the course's ``NeuralNetworkTf``, repaired, and ``TimeBasedLearningRate``.
 
-The class is written as the course template has it. Each of the three mistakes is
-commented out (kept visible, as the problem set asks) under a ``# Mistake N:`` line that says
-why it is wrong, with the repair right below it.
+The class is written as the course template has it. Each of the three mistakes is kept
+visible, as the problem set asks: a ``# Mistake N:`` line says why it is wrong, the template's
+line follows commented out, and the repair sits between ``# Repair N:`` and ``# End of repair N.``
 
 Shapes: a batch of images is ``(n, 28, 28)`` or already flattened ``(n, 784)`` (both are
 accepted; see :meth:`NeuralNetworkTf.call`), labels are one-hot ``(n, n_classes)``.
@@ -17,27 +17,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import checks
+
 __all__ = ["NeuralNetworkTf", "TimeBasedLearningRate", "EpochProgress"]
 
 _PACKAGE = "mnist_three_networks"  # namespace under which both classes are registered for saving
 
-# Not one of the three mistakes, but changed (decided by measurement): forcing every
-# tf.function to run eagerly makes Keras execute each training step op by op from Python.
-# bench/measure_tensorflow.py `timing` (1000 images, batch size 1, sizes [784, 128, 32, 10];
-# per run the median over epochs 2.., then the median of three runs; 2-core machine shared
-# with other jobs, load 3-6, so absolute figures are inflated):
-#   eager (the template's setting)     55.7 s per epoch  (runs: 55.7, 58.7, 30.8)
-#   graph, steps_per_execution=1        4.0 s per epoch  (runs: 4.0, 5.1, 3.9), 8-14x faster
-#   graph, steps_per_execution=100      1.1 s per epoch  (runs: 1.0, 1.1, 1.1)
-#   graph, steps_per_execution=1000     1.1 s per epoch  (one run; compile_and_fit's default)
-# The loss history is bit-identical in all these modes, so graph mode (TensorFlow's default)
-# is kept. Setting the flag here would also switch every other TF user in the process to eager.
-# tf.config.run_functions_eagerly(True)
-
-
-def _is_int(value):
-    """True for Python and NumPy integers, False for bools (``True`` is an ``int`` in Python)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+# The template starts with tf.config.run_functions_eagerly(True); it is left out. Graph mode
+# (TensorFlow's default) gives bit-identical losses and is much faster, and the flag would
+# switch every other TensorFlow user in the process to eager mode too.
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -56,32 +44,36 @@ class NeuralNetworkTf(tf.keras.Sequential):
     """
 
     def __init__(self, sizes, random_state=1, name=None):
-        _check_sizes(sizes)
-        if not _is_int(random_state) or random_state < 0:
-            raise ValueError("`random_state` must be a non-negative integer; "
-                             f"received {random_state!r}")
+        sizes = checks.layer_sizes("sizes", sizes)
+        random_state = checks.integer("random_state", random_state, minimum=0, maximum=2**32 - 1)
         super().__init__(name=name)
 
-        self.sizes = [int(s) for s in sizes]
-        self.random_state = int(random_state)
+        self.sizes = sizes
+        self.random_state = random_state
 
         tf.random.set_seed(random_state)  # (template) seeds TensorFlow's ops: the shuffling in fit()
         # Keras 3 draws the initial weights from its own generator, seeded from Python's `random`,
         # so the line above does not fix them; this one seeds Python, NumPy, TF and that generator.
         keras.utils.set_random_seed(self.random_state)
 
-        # Mistake 1: i starts at 0, so a Dense layer of sizes[0] (= input size) units is added, and nothing flattens the (28, 28) images.
+        # Mistake 1: sizes[0] is the number of inputs, not a layer: starting at 0 adds a first Dense layer of sizes[0] units.
         # for i in range(0, len(sizes)):
-        self.add(keras.Input(shape=(self.sizes[0],)))  # input step; call() flattens images to rows
+        # Repair 1:
+        self.add(keras.Input(shape=(sizes[0],)))  # sizes[0] inputs; call() flattens (28, 28) images to rows
         for i in range(1, len(sizes)):
+        # End of repair 1.
             if i == len(sizes) - 1:
-                # Mistake 2: the activations are swapped; the output layer needs softmax (a probability vector over the classes).
+                # Mistake 2: the activations are swapped: the output layer needs softmax, a probability vector.
                 # self.add(tf.keras.layers.Dense(sizes[i], activation='sigmoid'))
+                # Repair 2:
                 self.add(tf.keras.layers.Dense(sizes[i], activation='softmax'))
+                # End of repair 2.
             else:
-                # Mistake 2 (continued): hidden layers need sigmoid, not softmax (which would couple the hidden units).
+                # Mistake 2 (continued): the hidden layers need sigmoid; softmax would couple their units.
                 # self.add(tf.keras.layers.Dense(sizes[i], activation='softmax'))
+                # Repair 2 (continued):
                 self.add(tf.keras.layers.Dense(sizes[i], activation='sigmoid'))
+                # End of repair 2 (continued).
 
     def call(self, inputs, training=None, mask=None, **kwargs):
         """Forward pass; flattens ``(n, 28, 28)`` images to rows ``(n, 784)`` first (repair 1).
@@ -115,8 +107,8 @@ class NeuralNetworkTf(tf.keras.Sequential):
             Reshuffle the training samples before every epoch (seeded by ``random_state``).
         steps_per_execution : int, optional
             Mini-batches per compiled call. Values > 1 cut Keras' per-step Python overhead
-            (about 4x faster at batch size 1) without changing the numbers: the optimizer and
-            the schedule still step once per mini-batch (same history, checked in the tests).
+            without changing the numbers: the optimizer and the schedule still step once per
+            mini-batch (same history, checked in the tests).
             Default: ``max(1, 1000 // batch_size)``, i.e. about 1000 samples per call.
         validation_batch_size : int
             Batch size for the validation pass (no training there, so only speed changes).
@@ -132,49 +124,41 @@ class NeuralNetworkTf(tf.keras.Sequential):
         FloatingPointError
             The training loss became NaN or infinite (the message names the epoch).
         """
-        x_train, y_train = self._check_data(x_train, y_train, "x_train", "y_train")
+        x_train, y_train = self._checked_data("x_train", x_train, "y_train", y_train)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val); received "
-                                 f"{type(validation_data).__name__}")
-            validation_data = self._check_data(*validation_data, "x_val", "y_val")
+                raise TypeError("Argument `validation_data` must be a tuple (x_val, y_val). "
+                                f"Received: validation_data of type {type(validation_data).__name__}")
+            validation_data = self._checked_data("x_val", validation_data[0], "y_val", validation_data[1])
+        epochs = checks.positive_integer("epochs", epochs)
+        batch_size = checks.positive_integer("batch_size", batch_size)
         if steps_per_execution is None:
-            steps_per_execution = max(1, 1000 // batch_size) if _is_int(batch_size) and batch_size > 0 else 1
-        for arg, value in (("epochs", epochs), ("batch_size", batch_size),
-                           ("steps_per_execution", steps_per_execution),
-                           ("validation_batch_size", validation_batch_size)):
-            if not _is_int(value) or value < 1:
-                raise ValueError(f"`{arg}` must be a positive integer; received {value!r}")
+            steps_per_execution = max(1, 1000 // batch_size)
+        steps_per_execution = checks.positive_integer("steps_per_execution", steps_per_execution)
+        validation_batch_size = checks.positive_integer("validation_batch_size", validation_batch_size)
+        verbose = checks.boolean("verbose", verbose)
+        shuffle = checks.boolean("shuffle", shuffle)
         if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            if (isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, (int, float, np.number))
-                    or not math.isfinite(learning_rate) or learning_rate <= 0):
-                raise ValueError("`learning_rate` must be a positive finite number or a "
-                                 f"LearningRateSchedule; received {learning_rate!r}")
+            learning_rate = checks.positive_number("learning_rate", learning_rate)
 
         optimizer = tf.keras.optimizers.SGD(learning_rate=learning_rate)
-        # Mistake 3: binary cross-entropy scores the 10 outputs as 10 independent yes/no questions; one-hot labels over 10 classes need categorical cross-entropy.
+        # Mistake 3: binary cross-entropy scores the outputs as independent yes/no questions, not one class of 10.
         # loss_function = tf.keras.losses.BinaryCrossentropy()
+        # Repair 3:
         loss_function = tf.keras.losses.CategoricalCrossentropy()
+        # End of repair 3.
         eval_metrics = ['accuracy']
         super().compile(optimizer=optimizer, loss=loss_function, metrics=eval_metrics,
-                        steps_per_execution=int(steps_per_execution))
-        return super().fit(x_train, y_train, epochs=int(epochs), batch_size=int(batch_size),
-                           validation_data=validation_data,
-                           validation_batch_size=int(validation_batch_size),
-                           shuffle=bool(shuffle), verbose=0,
-                           callbacks=[EpochProgress(verbose=bool(verbose))])
+                        steps_per_execution=steps_per_execution)
+        return super().fit(x_train, y_train, epochs=epochs, batch_size=batch_size,
+                           validation_data=validation_data, validation_batch_size=validation_batch_size,
+                           shuffle=shuffle, verbose=0, callbacks=[EpochProgress(verbose=verbose)])
 
-    def _check_data(self, x, y, x_name, y_name):
-        """``x`` as float32 with ``sizes[0]`` features per sample, ``y`` one-hot float32."""
-        x, y = np.asarray(x), np.asarray(y)
-        n_features = math.prod(x.shape[1:]) if x.ndim >= 2 else None
-        if n_features != self.sizes[0]:
-            raise ValueError(f"`{x_name}` must have shape (n, {self.sizes[0]}) or image shape (n, h, w) "
-                             f"with h*w = {self.sizes[0]}; received shape {x.shape}")
-        if y.ndim != 2 or y.shape != (len(x), self.sizes[-1]):
-            raise ValueError(f"`{y_name}` must be one-hot labels of shape ({len(x)}, {self.sizes[-1]}); "
-                             f"received shape {y.shape}")
-        return x.astype(np.float32, copy=False), y.astype(np.float32, copy=False)
+    def _checked_data(self, x_name, x, y_name, y):
+        """``x`` (``sizes[0]`` values per sample) and one-hot ``y``, checked, as float32 arrays."""
+        checks.features(x_name, x, self.sizes[0], batch_only=True, images=True)
+        checks.one_hot(y_name, y, len(x), self.sizes[-1])
+        return np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32)
 
     def get_config(self):
         """The constructor arguments (the layers are rebuilt from ``sizes``)."""
@@ -183,13 +167,6 @@ class NeuralNetworkTf(tf.keras.Sequential):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
-
-
-def _check_sizes(sizes):
-    if (not isinstance(sizes, (list, tuple)) or len(sizes) < 2
-            or not all(_is_int(s) and s > 0 for s in sizes)):
-        raise ValueError("`sizes` must be a list of at least two positive integers "
-                         f"(inputs, hidden layers..., classes); received {sizes!r}")
 
 
 class EpochProgress(keras.callbacks.Callback):
@@ -238,16 +215,17 @@ class TimeBasedLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, initial_learning_rate):
-        if not _is_int(initial_learning_rate) or initial_learning_rate <= 0:
-            raise ValueError("Argument `initial_learning_rate` must be a positive integer. "
-                             f"Received: initial_learning_rate={initial_learning_rate!r} "
-                             f"(of type {type(initial_learning_rate).__name__})")
-        self.initial_learning_rate = int(initial_learning_rate)
+        initial_learning_rate = checks.positive_integer("initial_learning_rate", initial_learning_rate)
+        # BEGIN SOLUTION (init)
+        self.initial_learning_rate = initial_learning_rate
+        # END SOLUTION
 
     def __call__(self, step):
         """The rate for ``step`` (Python int or integer/float tensor) as a float32 scalar tensor."""
+        # BEGIN SOLUTION
         step = keras.ops.cast(step, "float32")
         return keras.ops.maximum(float(self.initial_learning_rate) - step, 1.0)
+        # END SOLUTION
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate}
