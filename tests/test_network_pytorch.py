@@ -6,8 +6,10 @@ differences (torch.autograd.gradcheck, float64) and against the closed form
 dC/da = (f - y) / n, and a bare PyTorch loop on the same tensors must end with the same weights.
 """
 
+import ast
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+import network_pytorch
 import utils
 from mnist import load_mnist, train_val_split
 from network_pytorch import BatchLoader, NeuralNetworkTorch, make_loader
@@ -309,3 +312,23 @@ def test_make_loader_rejects_bad_input_through_checks():
         make_loader(images, np.array([0, 1, 10]))
     with pytest.raises(ValueError, match=r"^Argument `batch_size` must be a positive integer\. Received: batch_size=0"):
         make_loader(images, np.array([0, 1, 2]), batch_size=0)
+
+
+# --------------------------------------------------------------------------- the handout
+REGION = re.compile(r"^(?P<indent> *)# BEGIN SOLUTION(?P<init> \(init\))?\n(?:.*\n)*?(?P=indent)# END SOLUTION\n",
+                    re.M)
+
+
+def test_solution_regions_are_the_template_todos():
+    """`make handout` replaces each region; the student's file has TODOs exactly where the template has them."""
+    text = Path(network_pytorch.__file__).read_text()
+    student = REGION.sub(lambda m: m["indent"] + ("pass  # TODO\n" if m["init"] else 'raise NotImplementedError("TODO")\n'),
+                         text)
+    assert "SOLUTION" not in student
+    cls = next(n for n in ast.parse(student).body if isinstance(n, ast.ClassDef) and n.name == "NeuralNetworkTorch")
+    methods = {f.name: f for f in cls.body if isinstance(f, ast.FunctionDef)}
+    todo = {name for name, f in methods.items() if ast.unparse(f.body[-1]) == "raise NotImplementedError('TODO')"}
+    assert todo == {"_forward_pass", "_backward_pass", "_update_weights", "predict"}
+    init = ast.unparse(methods["__init__"])
+    assert re.search(r"torch\.manual_seed\(self\.random_state\)\n +pass\n +self\.optimizer = optim\.SGD", init)
+    assert "nn.Linear(" not in init
