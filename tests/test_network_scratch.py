@@ -1,8 +1,9 @@
-"""Tests of network_scratch.NeuralNetwork against independent references.
+"""Tests of network_scratch.NeuralNetwork (and its fast engine) against independent references.
 
-Gradients: central finite differences and a PyTorch float64 copy.  Fused training path:
-the template's forward -> backward -> update loop.  Behaviour: overfitting 20 digits,
-seeds, progress lines, every bad input of issue 3, divergence.  Budget: about 10 s.
+Gradients: central finite differences and a PyTorch float64 copy.  The fast engine: the
+template's forward -> backward -> update loop.  Behaviour: the default fit is that loop,
+overfitting 20 digits, seeds, progress lines, BLAS threads, divergence, one bad-input case
+(the checks themselves are tested in test_checks.py).
 """
 
 import math
@@ -11,7 +12,9 @@ import warnings
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
+import scratch_engine
 from mnist import load_mnist, one_hot, scale_images, train_val_split
 from network_scratch import DivergenceError, NeuralNetwork
 from utils import mse
@@ -67,7 +70,7 @@ def test_backward_matches_central_finite_differences(batch):
     if not batch:
         x, y = x[0], y[0]
     grads = net._backward_pass(y, net._forward_pass(x))
-    eps = 1e-4  # measured: smallest combined truncation + rounding error for this network
+    eps = 1e-4  # balances the truncation error (eps^2) and the rounding error (1/eps) in float64
     worst = 0.0
     for W, G in zip(net.weights, grads):
         assert G.shape == W.shape
@@ -114,32 +117,68 @@ def test_update_weights_is_plain_sgd():
         np.testing.assert_allclose(W, W0 - 0.5, rtol=0, atol=1e-15)
 
 
-# --------------------------------------------------------------------------- fused == plain
+# --------------------------------------------------------------------------- the default fit is the template loop
+def test_default_fit_runs_the_template_methods_once_per_sample_in_data_order():
+    x, y = tiny_data(7, 5)
+    net = NeuralNetwork(TINY, epochs=2, learning_rate=0.5)
+    seen, original = [], net._forward_pass
+
+    def forward(x_step):
+        if x_step.ndim == 1:  # a training step (evaluation passes the whole batch)
+            seen.append(np.flatnonzero((x == x_step).all(axis=1))[0])
+        return original(x_step)
+
+    net._forward_pass = forward
+    net.fit(x, y, x, y, verbose=False)
+    assert seen == list(range(7)) * 2
+
+
+# --------------------------------------------------------------------------- fast engine == template loop
 @pytest.mark.parametrize("layers", [[30, 8, 6, 4], [30, 4]], ids=["two hidden", "no hidden"])
 @pytest.mark.parametrize("batch_size,shuffle", [(1, False), (1, True), (7, False), (7, True)])
-def test_fused_path_gives_the_plain_path_weights(layers, batch_size, shuffle):
+def test_fast_engine_gives_the_template_loop_weights(layers, batch_size, shuffle):
     rng = np.random.default_rng(3)
-    x = rng.random((75, 30)) * (rng.random((75, 30)) < 0.4)  # sparse like MNIST; 75 > one Gram block
-    x[:, :3] = 0  # inputs that are zero in every sample (the fused path skips them)
+    x = rng.random((75, 30)) * (rng.random((75, 30)) < 0.4)  # sparse like MNIST; 75 > two Gram blocks
+    x[:, :3] = 0  # inputs that are zero in every sample (the engine leaves them out)
     y = np.eye(4)[rng.integers(0, 4, 75)]
     nets = [NeuralNetwork(layers, epochs=3, learning_rate=1.5, random_state=5) for _ in range(2)]
-    hist = [net.fit(x, y, x[:20], y[:20], batch_size=batch_size, shuffle=shuffle, verbose=False, fused=fused)
-            for net, fused in zip(nets, (True, False))]
-    for Wf, Wp in zip(nets[0].weights, nets[1].weights):
-        np.testing.assert_allclose(Wf, Wp, rtol=1e-12, atol=1e-13)
+    hist = [net.fit(x, y, x[:20], y[:20], batch_size=batch_size, shuffle=shuffle, verbose=False, fast=fast)
+            for net, fast in zip(nets, (True, False))]
+    for Wf, Wt in zip(nets[0].weights, nets[1].weights):
+        np.testing.assert_allclose(Wf, Wt, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(hist[0]["loss"], hist[1]["loss"], rtol=1e-12)
     assert hist[0]["accuracy"] == hist[1]["accuracy"]
     assert not np.array_equal(nets[0].weights[0], NeuralNetwork(layers, random_state=5).weights[0])  # it trained
 
 
-def test_fused_float32_tracks_float64(digits):
+def test_fast_float32_tracks_the_float64_template_loop(digits):
     x, y, xv, yv = digits
-    nets = [NeuralNetwork([784, 16, 10], epochs=2, learning_rate=1.5, dtype=dt) for dt in (np.float32, np.float64)]
-    for net in nets:
-        net.fit(x, y, xv, yv, verbose=False)
-    assert nets[0].weights[0].dtype == np.float32
-    for W32, W64 in zip(nets[0].weights, nets[1].weights):
-        np.testing.assert_allclose(W32, W64, atol=1e-4)
+    fast32 = NeuralNetwork([784, 16, 10], epochs=2, learning_rate=1.5, dtype=np.float32)
+    template64 = NeuralNetwork([784, 16, 10], epochs=2, learning_rate=1.5)
+    fast32.fit(x, y, xv, yv, verbose=False, fast=True)
+    template64.fit(x, y, xv, yv, verbose=False)
+    assert fast32.weights[0].dtype == np.float32
+    for W32, W64 in zip(fast32.weights, template64.weights):
+        assert np.abs(W32 - W64).max() < 1e-4
+
+
+def test_fast_engine_trains_on_one_blas_thread_and_evaluates_on_all(digits, monkeypatch):
+    x, y, xv, yv = digits
+    blas_threads = {}
+
+    def spy(name, method):
+        def wrapped(*args, **kwargs):
+            blas_threads.setdefault(name, set()).update(
+                lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+            return method(*args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(scratch_engine.Engine, "_per_sample_block",
+                        spy("training", scratch_engine.Engine._per_sample_block))
+    monkeypatch.setattr(NeuralNetwork, "_accuracy", spy("evaluation", NeuralNetwork._accuracy))
+    with threadpool_limits(limits=2, user_api="blas"):  # two threads even on a one-core machine
+        NeuralNetwork([784, 16, 10], epochs=1, learning_rate=1.5).fit(x, y, xv, yv, verbose=False, fast=True)
+    assert blas_threads == {"training": {1}, "evaluation": {2}}
 
 
 # --------------------------------------------------------------------------- behaviour
@@ -154,12 +193,13 @@ def test_learns_20_digits_to_full_training_accuracy():
     assert history["loss"][-1] < history["loss"][0] / 5
 
 
-def test_history_floats_progress_lines_and_no_runtime_warning(digits, capsys):
+@pytest.mark.parametrize("fast", [False, True])
+def test_history_floats_progress_lines_and_no_runtime_warning(digits, capsys, fast):
     x, y, xv, yv = digits
     net = NeuralNetwork([784, 16, 10], epochs=3, learning_rate=1.5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any RuntimeWarning (overflow, invalid value) fails the test
-        history = net.fit(x, y, xv, yv)
+        history = net.fit(x, y, xv, yv, fast=fast)
     assert set(history) == {"accuracy", "val_accuracy", "loss", "epoch_time"}
     for values in history.values():
         assert len(values) == 3 and all(type(v) is float for v in values)
@@ -167,7 +207,7 @@ def test_history_floats_progress_lines_and_no_runtime_warning(digits, capsys):
     pattern = r"Epoch (\d)/3 - \d+\.\d\ds - loss: \d\.\d{4} - accuracy: \d+\.\d\d% - val_accuracy: \d+\.\d\d%"
     assert [re.fullmatch(pattern, line).group(1) for line in lines] == ["1", "2", "3"]
     assert f"val_accuracy: {history['val_accuracy'][-1]:.2%}" in lines[-1]
-    net.fit(x, y, xv, yv, verbose=False)
+    net.fit(x, y, xv, yv, verbose=False, fast=fast)
     assert capsys.readouterr().out == ""
 
 
@@ -200,114 +240,68 @@ def test_same_seed_same_history_different_seed_different_weights(digits):
 
 
 # --------------------------------------------------------------------------- divergence
-@pytest.mark.parametrize("fused", [True, False])
-def test_divergence_by_the_data_stops_before_that_step(fused):
+@pytest.mark.parametrize("fast", [False, True])
+def test_divergence_by_the_data_stops_before_that_step(fast):
     x, y = tiny_data(30, 12)
     x[17] = 1e308  # finite, but with positive weights every a = W x is +inf: softmax gives NaN
     nets = [NeuralNetwork([12, 3], epochs=3, learning_rate=0.1) for _ in range(2)]
     for net in nets:
         net.weights[0][...] = np.abs(net.weights[0]) + 1.0
     net, reference = nets
-    with pytest.raises(DivergenceError, match=r"epoch 1/3 \(step 18 of 30\).*\(step 18 of this epoch\)"
-                                              r".*smaller learning_rate \(received 0.1\)") as err:
-        net.fit(x, y, x[:5], y[:5], verbose=False, fused=fused)
+    with pytest.raises(DivergenceError, match=r"loss became nan at epoch 1/3, step 18;.*"
+                                              r"smaller learning_rate \(received 0.1\)") as err:
+        net.fit(x, y, x[:5], y[:5], verbose=False, fast=fast)
     assert isinstance(err.value, FloatingPointError) and (err.value.epoch, err.value.step) == (1, 18)
     assert err.value.history["loss"] == []
     reference.epochs = 1
-    reference.fit(x[:17], y[:17], x[:5], y[:5], verbose=False, fused=False)  # the 17 steps before it
+    reference.fit(x[:17], y[:17], x[:5], y[:5], verbose=False)  # the 17 steps before it
     for W, R in zip(net.weights, reference.weights):
         np.testing.assert_allclose(W, R, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("fused,batch_size", [(True, 1), (False, 1), (True, 8)])
-def test_divergence_by_a_huge_learning_rate_restores_the_last_finite_weights(fused, batch_size):
+@pytest.mark.parametrize("fast", [False, True])
+def test_an_overflowing_update_is_undone_and_named(fast):
+    x, y = tiny_data(40, 4)
+    x[:, 0] = 0
+    # Column 0 of the weights stays equal across classes (x[:, 0] = 0 gives it zero gradient), so
+    # at step 21 the huge x_0 shifts every a^[1] alike: the output is uniform, its gradient finite,
+    # but eta * gradient * x_0 overflows in the update.
+    x[20, 0] = 1e308
+    nets = [NeuralNetwork([4, 3], epochs=2, learning_rate=100.0) for _ in range(2)]
+    for net in nets:
+        net.weights[0][:, 0] = 0.5
+    net, reference = nets
+    with pytest.raises(DivergenceError, match=r"update made the weights non-finite at epoch 1/2, step 21;"):
+        net.fit(x, y, x, y, verbose=False, fast=fast)
+    reference.epochs = 1
+    reference.fit(x[:20], y[:20], x, y, verbose=False)  # the 20 steps before it
+    for W, R in zip(net.weights, reference.weights):
+        assert np.isfinite(W).all()
+        np.testing.assert_allclose(W, R, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("fast,batch_size", [(False, 1), (True, 1), (False, 8), (True, 8)])
+def test_a_learning_rate_too_large_for_float32_stops_at_the_first_step(fast, batch_size):
     x, y = tiny_data(40, 12)
     net = NeuralNetwork([12, 6, 3], epochs=5, learning_rate=1e300, dtype=np.float32)  # eta * grad overflows float32
     initial = [W.copy() for W in net.weights]
-    with pytest.raises(DivergenceError, match=r"epoch 1/5 \(step 2 of \d+\).*\(step 1 of this epoch\)"):
-        net.fit(x, y, x, y, verbose=False, fused=fused, batch_size=batch_size)
-    for W, W0 in zip(net.weights, initial):  # step 1's update made them non-finite: back to before it
+    with pytest.raises(DivergenceError, match=r"non-finite at epoch 1/5, step 1;"):
+        net.fit(x, y, x, y, verbose=False, fast=fast, batch_size=batch_size)
+    for W, W0 in zip(net.weights, initial):
         np.testing.assert_array_equal(W, W0)
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("kwargs,error,message", [
-    (dict(layer_shapes=[784]), ValueError, "at least two entries"),
-    (dict(layer_shapes=[]), ValueError, "at least two entries"),
-    (dict(layer_shapes=784), TypeError, "list of at least two positive integers"),
-    (dict(layer_shapes=[784, 12.5, 10]), TypeError, "must be integers; received 12.5"),
-    (dict(layer_shapes=[784, True, 10]), TypeError, "must be integers"),
-    (dict(layer_shapes=[784, 0, 10]), ValueError, "must be positive; received 0"),
-    (dict(layer_shapes=[784, -3, 10]), ValueError, "must be positive; received -3"),
-    (dict(epochs=0), ValueError, "`epochs` must be a positive integer; received 0"),
-    (dict(epochs=2.5), ValueError, "`epochs` must be a positive integer"),
-    (dict(learning_rate=0), ValueError, "`learning_rate` must be a positive finite number; received 0"),
-    (dict(learning_rate=-1), ValueError, "received -1"),
-    (dict(learning_rate=float("nan")), ValueError, "received nan"),
-    (dict(learning_rate=float("inf")), ValueError, "received inf"),
-    (dict(learning_rate="0.1"), ValueError, "positive finite number"),
-    (dict(random_state=-1), ValueError, "`random_state`"),
-    (dict(dtype=np.int32), TypeError, "`dtype`"),
-])
-def test_bad_constructor_arguments(kwargs, error, message):
-    args = dict(layer_shapes=[784, 16, 10]) | kwargs
-    with pytest.raises(error, match=re.escape(message)):
-        NeuralNetwork(**args)
-
-
-def _bad_fit_inputs():
-    x, y = tiny_data(6, 5)
-    nan_x = x.copy()
-    nan_x[2, 3] = np.nan
-    inf_x = x.copy()
-    inf_x[0, 0] = -np.inf
-    not_one_hot = y.copy()
-    not_one_hot[0] = [0.5, 0.5, 0]
-    return [
-        ("features", dict(x_train=x[:, :4]), ValueError, r"shape \(5,\) or \(n, 5\).*received shape \(6, 4\)"),
-        ("features val", dict(x_val=np.ones((3, 7))), ValueError, r"`x_val` must have shape .*received shape \(3, 7\)"),
-        ("images", dict(x_train=x.reshape(6, 5, 1)), ValueError, r"received shape \(6, 5, 1\) \(flatten"),
-        ("y width", dict(y_train=y[:, :2]), ValueError, r"one-hot of shape \(n, 3\).*received shape \(6, 2\)"),
-        ("y labels", dict(y_train=np.argmax(y, 1)), ValueError, r"received shape \(6,\) \(integer labels"),
-        ("y not one-hot", dict(y_train=not_one_hot), ValueError, r"must be one-hot: each row holds one 1"),
-        ("y val", dict(y_val=y * 2), ValueError, r"`y_val` must be one-hot"),
-        ("lengths", dict(y_train=y[:4]), ValueError, r"same number of samples; received 6 and 4"),
-        ("val lengths", dict(y_val=y[:2]), ValueError, r"same number of samples; received 6 and 2"),
-        ("nan x", dict(x_train=nan_x), ValueError, r"only finite values; received 1 NaN or infinite"),
-        ("inf x val", dict(x_val=inf_x), ValueError, r"`x_val` must contain only finite values"),
-        ("strings", dict(x_train=np.full((6, 5), "a")), TypeError, r"real numeric array; received dtype <U1"),
-        ("batch size", dict(batch_size=0), ValueError, r"`batch_size` must be a positive integer; received 0"),
-        ("shuffle", dict(shuffle="yes"), TypeError, r"`shuffle` must be True or False"),
-    ]
-
-
-@pytest.mark.parametrize("case", _bad_fit_inputs(), ids=lambda c: c[0])
-def test_bad_fit_inputs(case):
-    _, override, error, pattern = case
-    x, y = tiny_data(6, 5)
-    args = dict(x_train=x, y_train=y, x_val=x, y_val=y) | override
+def test_bad_input_is_rejected_through_checks_before_anything_changes():
+    with pytest.raises(TypeError, match=re.escape("Argument `layer_shapes` must be a list of at least two "
+                                                  "positive integers (inputs, ..., classes). Received: "
+                                                  "layer_shapes=[784, 2.5, 10]")):
+        NeuralNetwork([784, 2.5, 10])
     net = NeuralNetwork(TINY, epochs=1)
     before = [W.copy() for W in net.weights]
-    with pytest.raises(error, match=pattern):
-        net.fit(args.pop("x_train"), args.pop("y_train"), args.pop("x_val"), args.pop("y_val"),
-                verbose=False, **args)
-    for W, W0 in zip(net.weights, before):  # nothing happened
-        np.testing.assert_array_equal(W, W0)
-
-
-def test_bad_inputs_to_forward_predict_and_accuracy():
-    net = NeuralNetwork(TINY)
     x, y = tiny_data(6, 5)
-    with pytest.raises(ValueError, match=r"shape \(5,\) or \(n, 5\).*received shape \(4,\)"):
-        net._forward_pass(x[0, :4])
-    with pytest.raises(ValueError, match="finite"):
-        net.predict(np.full(5, np.nan))
-    with pytest.raises(ValueError, match=r"same number of samples; received 6 and 5"):
-        net.compute_accuracy(x, np.argmax(y, 1)[:5])
-    with pytest.raises(ValueError, match=r"one-hot of shape \(n, 3\)"):
-        net.compute_accuracy(x, y[:, :2])
-    f = net._forward_pass(x)
-    with pytest.raises(ValueError, match=r"`y_train` must be one-hot of shape \(6, 3\)"):
-        net._backward_pass(y[0], f)
-    with pytest.raises(ValueError, match=r"must hold 3 arrays; received 2"):
-        net._update_weights(net._backward_pass(y, f)[:2])
+    with pytest.raises(ValueError, match=r"Argument `x_val` must be a batch of shape \(n, 5\).*"
+                                         r"Received: x_val=array of shape \(6, 4\)"):
+        net.fit(x, y, x[:, :4], y, verbose=False)
+    for W, W0 in zip(net.weights, before):
+        np.testing.assert_array_equal(W, W0)

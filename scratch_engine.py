@@ -1,0 +1,180 @@
+"""The fast training loop behind ``NeuralNetwork.fit(..., fast=True)`` (network_scratch.py).
+
+It makes the same SGD steps as the template's loop (forward -> backward -> update per
+sample, or per mini-batch) and gives the same weights up to floating-point rounding
+(``tests/test_network_scratch.py`` checks it); only the arithmetic is arranged differently:
+
+* Per-sample SGD changes the first layer by rank-1 steps ``W <- W - eta delta x^T``.  Within
+  a block of ``B`` consecutive samples, ``W_{t-1} x_t = W_0 x_t - eta sum_{s<t} delta_s
+  (x_s . x_t)``: one matrix product gives ``W_0 x_t`` for the whole block, the Gram matrix
+  ``x_s . x_t`` gives the correction (one small matrix-vector product per sample), and the
+  block's ``B`` rank-1 updates are applied as one matrix product at the block's end.  The
+  first layer, most of the weights, is thus touched by BLAS-3 calls only.
+* Inputs that are zero in every training sample (the border pixels of MNIST) get a zero
+  gradient, so their weights never change: the engine leaves them out.
+* The small layers are updated in place by BLAS ``gemv``/``ger`` calls on preallocated,
+  Fortran-ordered copies of the weights.  Training runs on one BLAS thread (these matrices
+  are too small to share between threads); ``fit``'s per-epoch evaluation keeps them all.
+* Mini-batches go through whole-batch matrix products.
+
+Divergence is checked once per block of ``GRAM_BLOCK`` samples (or per mini-batch): every
+step's loss, and the weights at the block's end, must be finite.  If not, the block's
+starting weights are restored and the block is run again through the template's own loop,
+which raises ``DivergenceError`` at the exact step, weights as before it.
+"""
+
+import math
+
+import numpy as np
+from scipy.linalg import blas
+from scipy.special import expit  # utils.sigmoid without its conversions, with `out=`
+from threadpoolctl import ThreadpoolController
+
+__all__ = ["Engine", "GRAM_BLOCK"]
+
+GRAM_BLOCK = 32  # samples per block: large enough for BLAS-3 products, small enough for the O(B^2) correction
+
+
+class Engine:
+    """Trains ``net`` on ``x`` (n, d), one-hot ``y`` (n, K), both of ``net.dtype``, epoch by epoch.
+
+    Works on copies of the weights in BLAS-friendly layouts (the first layer transposed and
+    restricted to the active inputs, the others Fortran-ordered for in-place ``ger``) and
+    writes them back into ``net.weights`` at the end of every epoch.
+    """
+
+    def __init__(self, net, x, y, batch_size):
+        self.net, self.x, self.y, self.batch_size = net, x, y, min(batch_size, len(x))
+        self.active = np.flatnonzero((x != 0).any(axis=0))  # inputs that are non-zero somewhere
+        self.x_active = np.ascontiguousarray(x[:, self.active])
+        p = "s" if net.dtype == np.float32 else "d"
+        self.gemv, self.ger, self.dot = (getattr(blas, p + name) for name in ("gemv", "ger", "dot"))
+        self.blas = ThreadpoolController()  # after scipy's BLAS is loaded, so it is seen too
+        self.block = GRAM_BLOCK if self.batch_size == 1 else self.batch_size
+        self.deltas = np.empty((GRAM_BLOCK, net.layer_shapes[1]), dtype=net.dtype)  # delta^[1] of a block
+        self._load()
+
+    def _load(self):
+        """(Re)load the working copies from ``net.weights``."""
+        W = self.net.weights
+        self.W1 = np.ascontiguousarray(W[0].T[self.active])  # (d_active, n_1) = W^[1]^T
+        self.W1_next = np.empty_like(self.W1)                # W^[1] after the block, kept if finite
+        self.rest = [np.asfortranarray(Wl) for Wl in W[1:]]  # W^[2..L], (n_out, n_in)
+        self.rest_saved = [np.empty_like(Wl) for Wl in self.rest]
+
+    def _store(self):
+        """Write the working copies back into ``net.weights`` (in place)."""
+        W = self.net.weights
+        W[0][:, self.active] = self.W1.T
+        for Wl, Wc in zip(W[1:], self.rest):
+            Wl[...] = Wc
+
+    def train_epoch(self, order, epoch):
+        """One epoch over the samples in ``order`` (an index array, or ``slice(None)``).
+
+        Returns the summed per-sample loss, each measured before its update.
+        """
+        x, y = self.x_active[order], self.y[order]
+        step = self._per_sample_block if self.batch_size == 1 else self._mini_batch_step
+        loss_sum = 0.0
+        with self.blas.limit(limits=1, user_api="blas"):
+            for i in range(0, len(x), self.block):
+                for saved, W in zip(self.rest_saved, self.rest):
+                    saved[...] = W
+                loss = step(x[i:i + self.block], y[i:i + self.block])  # None if a loss was not finite
+                if loss is not None and self._finite(self.W1_next, *self.rest):
+                    self.W1, self.W1_next = self.W1_next, self.W1
+                    loss_sum += loss
+                    continue
+                for saved, W in zip(self.rest_saved, self.rest):  # back to the block's start
+                    W[...] = saved
+                self._store()
+                rows = np.arange(len(self.x))[order][i:i + self.block]
+                loss_sum += self.net._train_steps(self.x[rows], self.y[rows], self.batch_size, epoch,
+                                                  first_step=i // self.batch_size + 1)
+                self._load()  # reached only if the template's steps stayed finite
+        self._store()
+        return loss_sum
+
+    @staticmethod
+    def _finite(*arrays):
+        return all(np.isfinite(a).all() for a in arrays)
+
+    def _per_sample_block(self, xb, yb):
+        """Per-sample SGD through one block; ``W^[1]`` changes once, at its end (module docstring).
+
+        Returns the block's summed loss, or None at the first step whose loss is not finite.
+        """
+        gemv, ger, dot, W1, rest, D = self.gemv, self.ger, self.dot, self.W1, self.rest, self.deltas
+        K = yb.shape[1]
+        ones = np.ones(K, dtype=W1.dtype)
+        c = 2.0 * self.net.learning_rate / K  # eta * 2/K: the factor of dC/df = 2 (f - y)/K, applied once
+        P = xb @ W1    # row t: W_0 x_t (W_0 = first layer at the block's start)
+        G = xb @ xb.T  # Gram matrix x_s . x_t
+        loss = 0.0
+        for t in range(len(xb)):
+            a = P[t]
+            if t:  # a^[1] = W_{t-1} x_t = W_0 x_t - eta sum_{s<t} delta_s (x_s . x_t)
+                gemv(-c, D[:t].T, G[t, :t], beta=1.0, y=a, overwrite_y=1)
+            hs = []
+            for W in rest:  # h^[l] = sigma(a^[l]),  a^[l+1] = W^[l+1] h^[l]
+                h = expit(a, out=a)
+                hs.append(h)
+                a = gemv(1.0, W, h)
+            a -= a[a.argmax()]  # f = softmax(a^[L]), shifted so exp cannot overflow
+            f = np.exp(a, out=a)
+            f /= dot(f, ones)
+            r = f - yb[t]       # (K/2) dC/df
+            sq = dot(r, r)      # K * C
+            if not math.isfinite(sq):
+                return None
+            loss += sq
+            r -= dot(r, f)      # delta^[L] = f * (g - g.f)  (times K/2)
+            delta = np.multiply(r, f, out=r)
+            for l in range(len(rest) - 1, -1, -1):
+                h = hs[l]
+                # delta^[l] = (W^[l+1]^T delta^[l+1]) * h (1 - h), before W^[l+1] changes
+                if l:
+                    prev = gemv(1.0, rest[l], delta, trans=1)
+                else:
+                    prev = gemv(1.0, rest[l], delta, beta=0.0, y=D[t], overwrite_y=1, trans=1)
+                prev *= h - h * h
+                ger(-c, delta, h, a=rest[l], overwrite_a=1)  # W <- W - eta delta h^T, in place
+                delta = prev
+            if not rest:
+                D[t] = delta
+        # the block's rank-1 updates at once: W^[1] <- W^[1] - eta sum_t delta_t x_t^T
+        np.subtract(W1, xb.T @ (c * D[:len(xb)]), out=self.W1_next)
+        return loss / K
+
+    def _mini_batch_step(self, xb, yb):
+        """One step on the batch-mean gradient; whole-batch matrix products.
+
+        Returns the batch's summed loss, or None if it is not finite.
+        """
+        W1, rest = self.W1, self.rest
+        n, K = yb.shape
+        c = 2.0 * self.net.learning_rate / (K * n)  # eta * (2/K) * (1/n): batch mean
+        a = xb @ W1                                 # a^[1] = W^[1] x, row by row
+        hs = []
+        for W in rest:
+            h = expit(a, out=a)
+            hs.append(h)
+            a = h @ W.T
+        a -= a.max(axis=1, keepdims=True)           # f = softmax(a^[L]) per row
+        f = np.exp(a, out=a)
+        f /= f.sum(axis=1, keepdims=True)
+        r = f - yb
+        sq = float(np.vdot(r, r))
+        if not math.isfinite(sq):
+            return None
+        r -= np.einsum("ij,ij->i", r, f)[:, None]   # delta^[L] = f * (g - g.f), row by row
+        delta = np.multiply(r, f, out=r)
+        for l in range(len(rest) - 1, -1, -1):
+            h = hs[l]
+            prev = delta @ rest[l]                  # W^T delta, before W changes
+            prev *= h - h * h
+            rest[l] -= c * (delta.T @ h)            # W <- W - eta dC/dW
+            delta = prev
+        np.subtract(W1, xb.T @ (c * delta), out=self.W1_next)
+        return sq / K
