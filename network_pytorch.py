@@ -87,10 +87,12 @@ class NeuralNetworkTorch(nn.Module):
     def _backward_pass(self, y_train, output):
         """Backpropagate the mean cross-entropy of the logits ``output``; return the loss (0-d tensor).
 
-        ``y_train``: class indices ``(n,)`` (int64) or float target rows ``(n, sizes[-1])``
-        (one-hot or probabilities), the two target forms ``F.cross_entropy`` takes.
+        ``y_train``: class indices ``(n,)`` (int64) or one-hot rows ``(n, sizes[-1])`` of any
+        dtype (the template's ``fit`` passes ``one_hot(y, 10)``, int64).
         """
         # BEGIN SOLUTION
+        if y_train.dim() == 2:  # one-hot rows: cross_entropy takes them as float target probabilities
+            y_train = y_train.to(output.dtype)
         loss = F.cross_entropy(output, y_train)  # log-softmax of the logits, then the mean -log f_y
         loss.backward()  # dC/dW and dC/db of every layer, accumulated in .grad
         return loss
@@ -162,8 +164,8 @@ class NeuralNetworkTorch(nn.Module):
                 loss_sum, n_samples = 0.0, 0
                 for x, y in train_loader:
                     x = self._flatten(x)
-                    # The template one-hot encodes y here; F.cross_entropy takes the class indices
-                    # themselves, the same loss -log f_y without building the (n, 10) one-hot rows.
+                    # The template one-hot encodes y here; the class indices give the same loss
+                    # -log f_y, and F.cross_entropy reads them directly (no (n, 10) rows to build).
                     self.optimizer.zero_grad()
                     output = self._forward_pass(x)
                     loss = self._backward_pass(y, output)

@@ -61,9 +61,9 @@ def test_loss_is_cross_entropy_of_the_logits_and_not_of_softmax_twice():
     double_softmax = -np.mean(np.sum(y * numpy_log_softmax(utils.softmax(a)), axis=1))
     assert loss.item() == pytest.approx(expected, rel=1e-6)
     assert abs(double_softmax - expected) > 1e-2
-    # One-hot float rows (the template's targets) give the same loss.
-    one_hot_loss = net._backward_pass(torch.from_numpy(y).float(), net._forward_pass(x))
-    assert one_hot_loss.item() == pytest.approx(expected, rel=1e-6)
+    # One-hot rows, int64 as the template's fit passes them or float, give the same loss.
+    for rows in (torch.from_numpy(y), torch.from_numpy(y).float()):
+        assert net._backward_pass(rows, net._forward_pass(x)).item() == pytest.approx(expected, rel=1e-6)
 
 
 # --------------------------------------------------------------------------- gradients
