@@ -109,7 +109,7 @@ class NeuralNetworkTorch(nn.Module):
         return torch.flatten(x, start_dim=1)
 
     def predict(self, x):
-        """Class indices (an int64 tensor ``(n,)``) of a batch of images ``(n, 1, 28, 28)`` or rows ``(n, 784)``.
+        """Class indices (an int64 tensor ``(n,)``) of a batch of images ``(n, 1, 28, 28)`` or rows ``(n, sizes[0])``.
 
         ``x`` is a float tensor or array, normalised as :func:`make_loader` does.
         """
