@@ -58,7 +58,6 @@ class Engine:
         """(Re)load the working copies from ``net.weights``."""
         W = self.net.weights
         self.W1 = np.ascontiguousarray(W[0].T[self.active])  # (d_active, n_1) = W^[1]^T
-        self.W1_next = np.empty_like(self.W1)                # W^[1] after the block, kept if finite
         self.rest = [np.asfortranarray(Wl) for Wl in W[1:]]  # W^[2..L], (n_out, n_in)
         self.rest_saved = [np.empty_like(Wl) for Wl in self.rest]
 
@@ -81,9 +80,9 @@ class Engine:
             for i in range(0, len(x), self.block):
                 for saved, W in zip(self.rest_saved, self.rest):
                     saved[...] = W
-                loss = step(x[i:i + self.block], y[i:i + self.block])  # None if a loss was not finite
-                if loss is not None and self._finite(self.W1_next, *self.rest):
-                    self.W1, self.W1_next = self.W1_next, self.W1
+                loss, W1_next = step(x[i:i + self.block], y[i:i + self.block])
+                if loss is not None and self._finite(W1_next, *self.rest):
+                    self.W1 = W1_next
                     loss_sum += loss
                     continue
                 for saved, W in zip(self.rest_saved, self.rest):  # back to the block's start
@@ -103,7 +102,8 @@ class Engine:
     def _per_sample_block(self, xb, yb):
         """Per-sample SGD through one block; ``W^[1]`` changes once, at its end (module docstring).
 
-        Returns the block's summed loss, or None at the first step whose loss is not finite.
+        Returns the block's summed loss and ``W^[1]^T`` after it, or ``(None, None)`` at the
+        first step whose loss is not finite.
         """
         gemv, ger, dot, W1, rest, D = self.gemv, self.ger, self.dot, self.W1, self.rest, self.deltas
         K = yb.shape[1]
@@ -127,7 +127,7 @@ class Engine:
             r = f - yb[t]       # (K/2) dC/df
             sq = dot(r, r)      # K * C
             if not math.isfinite(sq):
-                return None
+                return None, None
             loss += sq
             r -= dot(r, f)      # delta^[L] = f * (g - g.f)  (times K/2)
             delta = np.multiply(r, f, out=r)
@@ -144,13 +144,14 @@ class Engine:
             if not rest:
                 D[t] = delta
         # the block's rank-1 updates at once: W^[1] <- W^[1] - eta sum_t delta_t x_t^T
-        np.subtract(W1, xb.T @ (c * D[:len(xb)]), out=self.W1_next)
-        return loss / K
+        W1_next = xb.T @ (c * D[:len(xb)])
+        return loss / K, np.subtract(W1, W1_next, out=W1_next)
 
     def _mini_batch_step(self, xb, yb):
         """One step on the batch-mean gradient; whole-batch matrix products.
 
-        Returns the batch's summed loss, or None if it is not finite.
+        Returns the batch's summed loss and ``W^[1]^T`` after the step, or ``(None, None)`` if
+        the loss is not finite.
         """
         W1, rest = self.W1, self.rest
         n, K = yb.shape
@@ -167,7 +168,7 @@ class Engine:
         r = f - yb
         sq = float(np.vdot(r, r))
         if not math.isfinite(sq):
-            return None
+            return None, None
         r -= np.einsum("ij,ij->i", r, f)[:, None]   # delta^[L] = f * (g - g.f), row by row
         delta = np.multiply(r, f, out=r)
         for l in range(len(rest) - 1, -1, -1):
@@ -176,5 +177,5 @@ class Engine:
             prev *= h - h * h
             rest[l] -= c * (delta.T @ h)            # W <- W - eta dC/dW
             delta = prev
-        np.subtract(W1, xb.T @ (c * delta), out=self.W1_next)
-        return sq / K
+        W1_next = xb.T @ (c * delta)
+        return sq / K, np.subtract(W1, W1_next, out=W1_next)

@@ -118,9 +118,10 @@ def test_update_weights_is_plain_sgd():
 
 
 # --------------------------------------------------------------------------- the default fit is the template loop
-def test_default_fit_runs_the_template_methods_once_per_sample_in_data_order():
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_default_fit_runs_the_template_methods_once_per_sample_in_order(shuffle):
     x, y = tiny_data(7, 5)
-    net = NeuralNetwork(TINY, epochs=2, learning_rate=0.5)
+    net = NeuralNetwork(TINY, epochs=3, learning_rate=0.5, random_state=4)
     seen, original = [], net._forward_pass
 
     def forward(x_step):
@@ -129,8 +130,11 @@ def test_default_fit_runs_the_template_methods_once_per_sample_in_data_order():
         return original(x_step)
 
     net._forward_pass = forward
-    net.fit(x, y, x, y, verbose=False)
-    assert seen == list(range(7)) * 2
+    net.fit(x, y, x, y, verbose=False, shuffle=shuffle)
+    rng = np.random.default_rng(4)  # fit's documented seed of the shuffling: random_state
+    expected = [rng.permutation(7) if shuffle else np.arange(7) for _ in range(3)]
+    assert seen == list(np.concatenate(expected))
+    assert shuffle == (seen[:7] != seen[7:14])  # shuffled: a new order every epoch
 
 
 # --------------------------------------------------------------------------- fast engine == template loop
