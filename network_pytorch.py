@@ -54,7 +54,7 @@ class NeuralNetworkTorch(nn.Module):
 
     def __init__(self, sizes, epochs=10, learning_rate=0.01, random_state=1):
         super().__init__()
-        self.sizes = checks.layer_sizes("sizes", sizes)
+        self.sizes = sizes = checks.layer_sizes("sizes", sizes)
         self.epochs = checks.positive_integer("epochs", epochs)
         self.learning_rate = checks.positive_number("learning_rate", learning_rate)
         self.random_state = checks.integer("random_state", random_state, minimum=0)
@@ -62,7 +62,7 @@ class NeuralNetworkTorch(nn.Module):
         torch.manual_seed(self.random_state)
         # BEGIN SOLUTION (init)
         # One affine layer a = W h + b per consecutive pair of sizes; W is (n_out, n_in).
-        self.layers = nn.ModuleList(nn.Linear(n_in, n_out) for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
         # END SOLUTION
         self.optimizer = optim.SGD(self.parameters(), lr=self.learning_rate)
 
@@ -109,9 +109,10 @@ class NeuralNetworkTorch(nn.Module):
         return torch.flatten(x, start_dim=1)
 
     def predict(self, x):
-        """Class indices (an int64 tensor ``(n,)``) of a batch of images ``(n, 1, 28, 28)`` or rows ``(n, sizes[0])``.
+        """Class indices, an int64 tensor ``(n,)``, of a batch ``x``.
 
-        ``x`` is a float tensor or array, normalised as :func:`make_loader` does.
+        ``x``: images ``(n, 1, 28, 28)`` or rows ``(n, sizes[0])``, a float tensor or array
+        normalised as :func:`make_loader` does.
         """
         checks.features("x", x, self.sizes[0], batch_only=True, images=True)
         x = torch.as_tensor(x, dtype=next(self.parameters()).dtype)

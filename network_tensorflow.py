@@ -56,14 +56,14 @@ class NeuralNetworkTf(tf.keras.Sequential):
         # so the line above does not fix them; this one seeds Python, NumPy, TF and that generator.
         keras.utils.set_random_seed(self.random_state)
 
-        # Mistake 1: sizes[0] is the number of inputs, not a layer: starting at 0 adds a first Dense layer of sizes[0] units.
+        # Mistake 1: sizes[0] is the input size, not a layer; from 0 the loop adds a Dense(sizes[0]) layer.
         # for i in range(0, len(sizes)):
         # Repair 1:
         self.add(keras.Input(shape=(sizes[0],)))  # sizes[0] inputs; call() flattens (28, 28) images to rows
         for i in range(1, len(sizes)):
         # End of repair 1.
             if i == len(sizes) - 1:
-                # Mistake 2: the activations are swapped: the output layer needs softmax, a probability vector.
+                # Mistake 2: the activations are swapped; the output layer needs softmax (class probabilities).
                 # self.add(tf.keras.layers.Dense(sizes[i], activation='sigmoid'))
                 # Repair 2:
                 self.add(tf.keras.layers.Dense(sizes[i], activation='softmax'))
@@ -142,7 +142,7 @@ class NeuralNetworkTf(tf.keras.Sequential):
             learning_rate = checks.positive_number("learning_rate", learning_rate)
 
         optimizer = tf.keras.optimizers.SGD(learning_rate=learning_rate)
-        # Mistake 3: binary cross-entropy scores the outputs as independent yes/no questions, not one class of 10.
+        # Mistake 3: binary cross-entropy treats the 10 outputs as independent yes/no questions, not one class.
         # loss_function = tf.keras.losses.BinaryCrossentropy()
         # Repair 3:
         loss_function = tf.keras.losses.CategoricalCrossentropy()
