@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make run    creates .venv if needed, then executes the notebook headless (papermill)
 #   make test   creates .venv if needed, then runs pytest
-# Extra targets: make theory (LaTeX PDF + figures), make bench (speed/accuracy/memory).
+# Extra targets: make theory (LaTeX PDF + figures), make bench (speed/accuracy/memory),
+# make grade ARGS="SUBMISSION_DIR ..." (grades into build/grades), make handout (build/handout).
 # Each recipe is one of the plain commands the README lists for machines without make
 # (tests/test_setup.py holds the two against each other): make only wraps them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,7 +12,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 SHELL  := /bin/bash
 
-.PHONY: all run test theory bench clean venv
+.PHONY: all run test theory bench grade handout clean venv
 all: test
 
 # (Re)create the virtual environment when it is missing or older than requirements.txt.
@@ -34,6 +35,12 @@ theory: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench.py $(ARGS)
+
+grade: $(STAMP)
+	$(PY) -m grade $(ARGS)
+
+handout: $(STAMP)
+	$(PY) -m grade.handout --out build/handout
 
 clean:
 	rm -rf $(VENV) .pytest_cache build figures/*.tmp

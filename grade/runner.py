@@ -160,7 +160,8 @@ def _checks_hash(part):
 def part_key(folder, part):
     folder = Path(folder)
     files = {rel: (_sha(folder / rel) if (folder / rel).is_file() else None) for rel in part_inputs(folder, part)}
-    blob = json.dumps({"part": part.name, "files": files, "checks": _checks_hash(part), "settings": SETTINGS,
+    settings = {k: v for k, v in SETTINGS.items() if k != "timeouts"}  # limits change no finished result
+    blob = json.dumps({"part": part.name, "files": files, "checks": _checks_hash(part), "settings": settings,
                        "python": sys.version}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -235,10 +236,10 @@ def _environment(run, submission, settings_file):
     return env
 
 
-def run_part(folder, part, data_path, cache_dir=None):
+def run_part(folder, part, data_path, cache_dir=None, key=None, timeouts=None):
     """Grade one part of one submission (from the cache when its files were graded before)."""
     folder = Path(folder)
-    key = part_key(folder, part)
+    key = key or part_key(folder, part)
     cache_file = Path(cache_dir) / "parts" / f"{key}.json" if cache_dir else None
     if cache_file is not None and cache_file.is_file():
         try:
@@ -249,7 +250,7 @@ def run_part(folder, part, data_path, cache_dir=None):
     start = time.perf_counter()
     run = Path(tempfile.mkdtemp(prefix=f"grade-{folder.name}-{part.name}-"))
     try:
-        result, cacheable = _run_part_in(run, folder, part, data_path)
+        result, cacheable = _run_part_in(run, folder, part, data_path, timeouts)
     finally:
         shutil.rmtree(run, ignore_errors=True)
     result.seconds = time.perf_counter() - start
@@ -261,28 +262,30 @@ def run_part(folder, part, data_path, cache_dir=None):
     return result
 
 
-def _run_part_in(run, folder, part, data_path):
+def _run_part_in(run, folder, part, data_path, timeouts=None):
     submission = run / "submission"
     _copy_submission(folder, submission)
     checks = run / "checks"
     shutil.copytree(CHECKS, checks, ignore=shutil.ignore_patterns("__pycache__"))
     (checks / "pytest.ini").write_text("[pytest]\naddopts =\n")
     settings_file = run / "settings.json"
-    settings_file.write_text(json.dumps({**SETTINGS, "data": str(data_path)}))
+    timeouts = {**SETTINGS["timeouts"], **(timeouts or {})}
+    settings_file.write_text(json.dumps({**SETTINGS, "data": str(data_path), "timeouts": timeouts}))
     report = run / "report.json"
     log_path = run / "console.log"
     cmd = [*_netns_prefix(), sys.executable, "-m", "pytest", *[str(checks / t) for t in part.tests],
            "-c", str(checks / "pytest.ini"), "--rootdir", str(checks), "-p", "no:cacheprovider",
-           "-q", "--tb=line", "--no-header", f"--timeout={SETTINGS['timeouts']['item']}",
+           "-q", "--tb=line", "--no-header", f"--timeout={timeouts['item']}",
            "--timeout-method=signal", "--json-report", f"--json-report-file={report}",
            "--json-report-omit", "collectors", "log", "streams", "warnings", "keywords"]
     killed = False
+    part_limit = min(PART_LIMIT, timeouts["learns"] + timeouts["item"] * len(part.items) + 60)
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=submission, env=_environment(run, submission, settings_file),
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, preexec_fn=_limits)
         try:
-            proc.wait(timeout=PART_LIMIT)
+            proc.wait(timeout=part_limit)
         except subprocess.TimeoutExpired:
             killed = True
         finally:
@@ -319,7 +322,7 @@ def _run_part_in(run, folder, part, data_path):
         else:
             items[item] = {"fraction": 0.0, "code": "error", "message": f"the check could not run: {crash}"}
     if killed:
-        why = (f"not graded: the {part.name} checks were stopped after {PART_LIMIT} s (their time limit); an "
+        why = (f"not graded: the {part.name} checks were stopped after {part_limit} s (their time limit); an "
                f"endless loop that ignores interrupts?")
     elif proc.returncode not in (0, 1):
         why = (f"not graded: the process running the {part.name} checks ended abruptly (exit status "
@@ -356,8 +359,12 @@ def submission_names(folders):
     return names
 
 
-def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, progress=None):
-    """Grade ``folders``; returns a list of :class:`SubmissionResult` in the order given."""
+def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, progress=None, timeouts=None):
+    """Grade ``folders``; returns a list of :class:`SubmissionResult` in the order given.
+
+    ``cache_dir``: where part results are cached by content hash (None: no cache).
+    ``timeouts``: overrides of ``SETTINGS["timeouts"]`` (seconds per item, per ``*.learns`` item).
+    """
     points, partial = load_points(points_file)
     folders = [Path(f) for f in folders]
     for f in folders:
@@ -368,16 +375,26 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
         raise ValueError(f"--jobs must be a positive integer; received {jobs}")
     data_dir = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="grade-data-"))
     data_path = prepare_data(data_dir)
-    tasks = [(f, p) for f in folders for p in PARTS.values()]
-    results = {}
+    # Parts are scheduled longest first (Keras, PyTorch, NumPy, documents); parts of different
+    # submissions with the same key (the same files) run once and share the result.
+    tasks = [(p, f) for p in PARTS.values() for f in folders]
+    results, by_key = {}, {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(run_part, f, p, data_path, cache_dir): (f, p) for f, p in tasks}
-        for fut in concurrent.futures.as_completed(futures):
-            f, p = futures[fut]
-            results[(f, p.name)] = fut.result()
+        futures = {}
+        for p, f in tasks:
+            key = part_key(f, p)
+            if key not in by_key:
+                by_key[key] = pool.submit(run_part, f, p, data_path, cache_dir, key, timeouts)
+            futures[(f, p.name)] = (by_key[key], key)
+        first = {}
+        for (f, name), (fut, key) in futures.items():
+            r = fut.result()
+            if key in first:  # the same files as another submission of this run: graded once
+                r = PartResult(items=r.items, seconds=0.0, cached=True, notes=r.notes)
+            first.setdefault(key, f)
+            results[(f, name)] = r
             if progress:
-                r = results[(f, p.name)]
-                progress(f"{f.name}: {p.name} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
+                progress(f"{f.name}: {name} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
     if not cache_dir:
         shutil.rmtree(data_dir, ignore_errors=True)
     out = []

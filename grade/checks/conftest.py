@@ -11,6 +11,7 @@ import importlib
 import io
 import json
 import os
+import re
 import socket
 import sys
 import traceback
@@ -79,7 +80,7 @@ def _where(err):
 
 
 def _short(text, limit=300):
-    text = " ".join(str(text).split())
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())  # no terminal colour codes
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

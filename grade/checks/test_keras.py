@@ -149,32 +149,63 @@ def test_loss(graded):
     raise Fail(f"the compiled loss gives {got:.4g} where categorical cross-entropy gives {cce:.4g}")
 
 
+class _EpochProbe:
+    """Measures the training accuracy after every epoch from inside Keras' fit.
+
+    While active, Keras' own ``fit`` (wherever the submission calls it from) gets one more
+    callback; the accuracy is the grader's: argmax of the model's output against the labels.
+    """
+
+    def __init__(self, x, labels):
+        self.x, self.labels, self.accs = x, labels, []
+
+    def __enter__(self):
+        import keras
+        probe = self
+
+        class Callback(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                out = np.asarray(self.model(probe.x, training=False))
+                probe.accs.append(float(np.mean(out.reshape(len(probe.labels), -1).argmax(axis=1) == probe.labels)))
+
+        self.owner = next(c for c in keras.Model.__mro__ if "fit" in vars(c))
+        self.original = original = vars(self.owner)["fit"]
+
+        def fit(model, *args, **kwargs):
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), Callback()]
+            return original(model, *args, **kwargs)
+
+        setattr(self.owner, "fit", fit)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(self.owner, "fit", self.original)
+
+
 @pytest.mark.timeout(TIMEOUT["learns"])
 def test_learns(graded):
     mod = load("network_tensorflow")
     s = SETTINGS["learns"]["keras"]
     x_train, y_train, x_val, y_val = data()
-    xs = [(x_train / 255.0).astype(np.float32), (x_val / 255.0).astype(np.float32)]
     y1, yv1 = one_hot(y_train).astype(np.float32), one_hot(y_val).astype(np.float32)
-    net = new_network(mod, s["sizes"])
     note = ""
-    accs = []
-    for epoch in range(s["epochs"]):
-        try:
-            call("compile_and_fit(x_train, y_train, epochs=1, ...)", net.compile_and_fit, xs[0], y1, epochs=1,
-                 learning_rate=s["learning_rate"], batch_size=s["batch_size"], validation_data=(xs[1], yv1))
-        except Fail as fail:
-            if epoch > 0 or xs[0].ndim != 3:
-                raise
-            # images fail (graded under keras.input): train on flattened rows instead
+    for shape in ("images", "rows"):
+        xs = [(x / 255.0).astype(np.float32) for x in (x_train, x_val)]
+        if shape == "rows":
             xs = [x.reshape(len(x), -1) for x in xs]
-            net = new_network(mod, s["sizes"])
-            note = f" (on flattened rows: (n, 28, 28) images failed: {fail.message})"
-            call("compile_and_fit(x_train rows, y_train, epochs=1, ...)", net.compile_and_fit, xs[0], y1, epochs=1,
-                 learning_rate=s["learning_rate"], batch_size=s["batch_size"], validation_data=(xs[1], yv1))
-        out = np.asarray(call("predict(x_train)", net.predict, xs[0], verbose=0))
-        accs.append(float(np.mean(out.reshape(len(y_train), -1).argmax(axis=1) == y_train)))
-    graded(1.0, judge_learning(accs, len(y_train),
+        net = new_network(mod, s["sizes"])
+        with _EpochProbe(xs[0], y_train) as probe:
+            try:
+                call(f"compile_and_fit(x_train as {shape}, y_train, epochs={s['epochs']}, ...)", net.compile_and_fit,
+                     xs[0], y1, epochs=s["epochs"], learning_rate=s["learning_rate"], batch_size=s["batch_size"],
+                     validation_data=(xs[1], yv1))
+                break
+            except Fail as fail:
+                if shape == "rows" or probe.accs:
+                    raise
+                # images fail (graded under keras.input): train on flattened rows instead
+                note = f" (on flattened rows: (n, 28, 28) images failed: {fail.message})"
+    graded(1.0, judge_learning(probe.accs, len(y_train),
                                f"{len(y_train)} embedded MNIST digits, sizes={s['sizes']}, learning_rate="
-                               f"{s['learning_rate']}, batch size {s['batch_size']}, one compile_and_fit(epochs=1) "
-                               f"per epoch") + note)
+                               f"{s['learning_rate']}, batch size {s['batch_size']}, "
+                               f"compile_and_fit(epochs={s['epochs']})") + note)

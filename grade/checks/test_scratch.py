@@ -51,20 +51,21 @@ def finite_differences(weights, x, y, eps=1e-6):
     return grads
 
 
-def ref_backward(weights, x, y, jacobian="full", at="pre"):
-    """Backpropagation with a chosen (possibly mistaken) softmax Jacobian and derivative point.
+def ref_backward(weights, x, y, output="full", hidden="pre"):
+    """Backpropagation with a chosen (possibly mistaken) output and hidden-layer derivative.
 
-    ``jacobian``: "full" (exact), "diagonal" (only f(1-f), the template's softmax_deriv) or "none"
-    (dC/df taken as dC/da). ``at``: "pre" evaluates the activation derivatives at the
-    pre-activations (exact), "post" at the activations (the output of the layer).
+    ``output``: "full" (the exact softmax Jacobian at a^[L]), "diagonal" (only f(1-f), what the
+    template's softmax_deriv returns), "none" (dC/df taken as dC/da), or "full_post" /
+    "diagonal_post" (the Jacobian evaluated at the output f instead of a^[L]).  ``hidden``:
+    "pre" evaluates sigmoid's derivative at the pre-activations (exact), "post" at the
+    activations h = sigmoid(a).
     """
     f, A, Z = ref_forward(weights, x)
     g = 2 * (f - y) / len(y)
-    point = Z[-1] if at == "pre" else A[-1]
-    s = softmax(point)
-    if jacobian == "full":
+    s = softmax(A[-1] if output.endswith("_post") else Z[-1])
+    if output.startswith("full"):
         delta = s * (g - np.dot(g, s))
-    elif jacobian == "diagonal":
+    elif output.startswith("diagonal"):
         delta = g * s * (1 - s)
     else:
         delta = g
@@ -72,9 +73,23 @@ def ref_backward(weights, x, y, jacobian="full", at="pre"):
     for l in range(len(weights) - 1, -1, -1):
         grads[l] = np.outer(delta, A[l])
         if l > 0:
-            p = sigmoid(Z[l - 1] if at == "pre" else A[l])
+            p = sigmoid(Z[l - 1] if hidden == "pre" else A[l])
             delta = (weights[l].T @ delta) * p * (1 - p)
     return grads
+
+
+OUTPUT_MISTAKES = {
+    "full": "",
+    "diagonal": "uses only the diagonal f(1 - f) of the softmax Jacobian (what utils.softmax_deriv returns)",
+    "none": ("applies the gradient dC/df to the output instead of the pre-activation: it leaves out the softmax "
+             "derivative (delta^[L] must be J_softmax^T dC/df)"),
+    "full_post": ("evaluates the softmax Jacobian at the output f = self.A[-1] instead of the pre-activation "
+                  "a^[L] = self.Z[-1]"),
+    "diagonal_post": ("uses only the diagonal of the softmax Jacobian, evaluated at the output f instead of the "
+                      "pre-activation a^[L]"),
+}
+HIDDEN_MISTAKE = ("evaluates sigmoid's derivative at the layer outputs self.A instead of the pre-activations self.Z "
+                  "(sigmoid'(a) = sigmoid(a)(1 - sigmoid(a)) with a = self.Z[l]: applied to h it is sigmoid(h)(1 - sigmoid(h)))")
 
 
 def new_network(mod, shapes=SHAPES, weights=WEIGHTS, lr=LR):
@@ -176,23 +191,19 @@ def test_backward(graded):
     def variant(**kwargs):
         return [ref_backward(WEIGHTS, x, y, **kwargs) for x, y in samples]
 
-    if matches(variant(jacobian="diagonal")):
+    if matches(variant(output="diagonal")):
         raise Fail(f"`_backward_pass` uses only the diagonal f(1 - f) of the softmax Jacobian (what the "
                    f"template's utils.softmax_deriv returns). Every softmax output depends on every "
                    f"pre-activation: the exact delta^[L] = J^T dC/df with J = diag(f) - f f^T. Relative error "
                    f"against finite differences: {err:.2g}. Partial credit.{notes}",
                    fraction=0.5, code="diagonal_jacobian")
-    for jac in ("full", "diagonal", "none"):
-        if matches(variant(jacobian=jac, at="post")):
-            extra = {"full": "", "diagonal": " and uses only the diagonal of the softmax Jacobian",
-                     "none": " and leaves out the softmax derivative"}[jac]
-            raise Fail(f"`_backward_pass` evaluates the activation derivatives at the layer outputs self.A "
-                       f"instead of the pre-activations self.Z (sigmoid'(a) = sigmoid(a)(1 - sigmoid(a)) needs "
-                       f"a = self.Z[l]){extra}. Relative error against finite differences: {err:.2g}.{notes}")
-    if matches(variant(jacobian="none")):
-        raise Fail(f"`_backward_pass` applies the gradient dC/df to the output instead of the pre-activation: "
-                   f"it leaves out the softmax derivative (delta^[L] must be J_softmax^T dC/df). Relative "
-                   f"error against finite differences: {err:.2g}.{notes}")
+    for output, output_mistake in OUTPUT_MISTAKES.items():
+        for hidden in ("pre", "post"):
+            if (output, hidden) == ("full", "pre") or not matches(variant(output=output, hidden=hidden)):
+                continue
+            found = [m for m in (output_mistake, HIDDEN_MISTAKE if hidden == "post" else "") if m]
+            raise Fail(f"`_backward_pass` {'; and it '.join(found)}. Relative error against finite differences: "
+                       f"{err:.2g}.{notes}")
     exact = variant()
     if all(all(g.shape == e.T.shape and close(g.T, e, 1e-6) for g, e in zip(gs, es))
            for gs, es in zip(got, exact)) and not shapes_ok:

@@ -98,6 +98,8 @@ def test_tensor_steps(graded):
                         f"tf.function): {fail.message}")
     finally:
         tf.config.run_functions_eagerly(eager)
+    if failures and all("not implemented yet" in f for f in failures):
+        raise Fail("`TimeBasedLearningRate.__call__` is not implemented yet: it raises NotImplementedError")
     if not failures:
         graded(1.0, "the schedule gives the same rates for int64 and float32 tensors, a tf.Variable, and "
                     "inside an optimizer's compiled step")
