@@ -386,15 +386,19 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
             if key not in by_key:
                 by_key[key] = pool.submit(run_part, f, p, data_path, cache_dir, key, timeouts)
             futures[(f, p.name)] = (by_key[key], key)
-        first = {}
+        owner = {fut: (f, name) for (f, name), (fut, key) in reversed(futures.items())}
+        for fut in concurrent.futures.as_completed(by_key.values()):
+            if progress:
+                f, name = owner[fut]
+                r = fut.result()
+                progress(f"{f.name}: {name} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
+        first = set()
         for (f, name), (fut, key) in futures.items():
             r = fut.result()
             if key in first:  # the same files as another submission of this run: graded once
                 r = PartResult(items=r.items, seconds=0.0, cached=True, notes=r.notes)
-            first.setdefault(key, f)
+            first.add(key)
             results[(f, name)] = r
-            if progress:
-                progress(f"{f.name}: {name} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
     if not cache_dir:
         shutil.rmtree(data_dir, ignore_errors=True)
     out = []

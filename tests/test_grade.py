@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -42,11 +41,9 @@ def graded(tmp_path_factory, cache):
     folders = [model_answer(base / "model_answer"), build_handout(ROOT, base / "handout")]
     folders += [m.make(base / m.name) for m in MUTANTS]
     before = tree(folders[0])
-    start = time.perf_counter()
     results = grade_submissions(folders, cache_dir=cache, jobs=2)
-    seconds = time.perf_counter() - start
     assert tree(folders[0]) == before, "grading wrote into the submission folder"
-    return {r.name: r for r in results}, seconds, folders
+    return {r.name: r for r in results}, folders
 
 
 pytestmark = pytest.mark.slow
@@ -86,12 +83,6 @@ def test_mutant_loses_exactly_its_items(graded, mutant):
     assert re.search(mutant.diagnosis, r.items[first]["message"]), r.items[first]["message"]
 
 
-def test_one_submission_within_90_seconds(graded):
-    results, seconds, folders = graded
-    for name in ("model_answer", "handout"):
-        assert results[name].seconds < 90, (name, results[name].seconds)
-
-
 def test_reports_have_the_issue_shapes(graded, tmp_path):
     results = list(graded[0].values())
     out = write_reports(results, tmp_path)
@@ -112,7 +103,7 @@ def test_reports_have_the_issue_shapes(graded, tmp_path):
 
 
 def test_cli_reuses_the_cache(graded, cache, tmp_path):
-    folder = graded[2][0]
+    folder = graded[1][0]
     proc = subprocess.run([sys.executable, "-m", "grade", str(folder), "--out", str(tmp_path / "out"),
                            "--cache", str(cache)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
