@@ -169,6 +169,7 @@ class NeuralNetwork:
         x_val, labels, val_labels = np.asarray(x_val, dtype=self.dtype), np.argmax(y, 1), np.argmax(y_val, 1)
         rng = np.random.default_rng(self.random_state)  # the shuffling's only seed
         engine = scratch_engine.Engine(self, x, y, batch_size) if fast else None
+        accuracy = engine.accuracy if fast else self._accuracy
 
         history = {"accuracy": [], "val_accuracy": [], "loss": [], "epoch_time": []}
         for epoch in range(self.epochs):
@@ -184,8 +185,8 @@ class NeuralNetwork:
                 raise
             history["epoch_time"].append(time.perf_counter() - start)
             history["loss"].append(loss_sum / len(x))
-            history["accuracy"].append(self._accuracy(x, labels))
-            history["val_accuracy"].append(self._accuracy(x_val, val_labels))
+            history["accuracy"].append(accuracy(x, labels))
+            history["val_accuracy"].append(accuracy(x_val, val_labels))
             if verbose:
                 self._print_learning_progress(epoch, history)
         return history

@@ -13,9 +13,10 @@ sample, or per mini-batch) and gives the same weights up to floating-point round
 * Inputs that are zero in every training sample (the border pixels of MNIST) get a zero
   gradient, so their weights never change: the engine leaves them out.
 * The small layers are updated in place by BLAS ``gemv``/``ger`` calls on preallocated,
-  Fortran-ordered copies of the weights.  Training runs on one BLAS thread (these matrices
-  are too small to share between threads); ``fit``'s per-epoch evaluation keeps them all.
-* Mini-batches go through whole-batch matrix products.
+  Fortran-ordered copies of the weights.  Mini-batches go through whole-batch products.
+* Training runs on one BLAS thread: its matrices are too small to share between threads.
+  The per-epoch evaluation splits the samples over the cores instead, one Python thread
+  each (NumPy releases the GIL), so no BLAS thread pool is left spinning beside training.
 
 Divergence is checked once per block of ``GRAM_BLOCK`` samples (or per mini-batch): every
 step's loss, and the weights at the block's end, must be finite.  If not, the block's
@@ -24,6 +25,8 @@ which raises ``DivergenceError`` at the exact step, weights as before it.
 """
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.linalg import blas
@@ -33,6 +36,11 @@ from threadpoolctl import ThreadpoolController
 __all__ = ["Engine", "GRAM_BLOCK"]
 
 GRAM_BLOCK = 32  # samples per block: large enough for BLAS-3 products, small enough for the O(B^2) correction
+
+
+def _cores():
+    """The number of cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Engine:
@@ -50,9 +58,27 @@ class Engine:
         p = "s" if net.dtype == np.float32 else "d"
         self.gemv, self.ger, self.dot = (getattr(blas, p + name) for name in ("gemv", "ger", "dot"))
         self.blas = ThreadpoolController()  # after scipy's BLAS is loaded, so it is seen too
+        self.workers = _cores()
         self.block = GRAM_BLOCK if self.batch_size == 1 else self.batch_size
         self.deltas = np.empty((GRAM_BLOCK, net.layer_shapes[1]), dtype=net.dtype)  # delta^[1] of a block
         self._load()
+
+    def accuracy(self, x, labels):
+        """Fraction of the rows of ``x`` whose predicted class is ``labels`` (fit's evaluation).
+
+        The rows are split over the cores, one Python thread and one BLAS thread each.
+        """
+        W = self.net.weights
+        bounds = np.linspace(0, len(x), self.workers + 1).astype(int)
+
+        def correct(rows):
+            h = x[rows]
+            for Wl in W[:-1]:
+                h = expit(h @ Wl.T)
+            return np.count_nonzero(np.argmax(h @ W[-1].T, axis=1) == labels[rows])  # argmax f = argmax a^[L]
+
+        with self.blas.limit(limits=1, user_api="blas"), ThreadPoolExecutor(self.workers) as pool:
+            return float(sum(pool.map(correct, map(slice, bounds[:-1], bounds[1:]))) / len(x))
 
     def _load(self):
         """(Re)load the working copies from ``net.weights``."""

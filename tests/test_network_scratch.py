@@ -8,6 +8,7 @@ overfitting 20 digits, seeds, progress lines, BLAS threads, divergence, one bad-
 
 import math
 import re
+import threading
 import warnings
 
 import numpy as np
@@ -166,23 +167,27 @@ def test_fast_float32_tracks_the_float64_template_loop(digits):
         assert np.abs(W32 - W64).max() < 1e-4
 
 
-def test_fast_engine_trains_on_one_blas_thread_and_evaluates_on_all(digits, monkeypatch):
+def test_fast_engine_trains_on_one_blas_thread_and_evaluates_on_all_cores(digits, monkeypatch):
     x, y, xv, yv = digits
-    blas_threads = {}
+    calls = []  # (thread, BLAS threads) of every sigmoid the engine computes
+    expit = scratch_engine.expit
 
-    def spy(name, method):
-        def wrapped(*args, **kwargs):
-            blas_threads.setdefault(name, set()).update(
-                lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
-            return method(*args, **kwargs)
-        return wrapped
+    def spy(*args, **kwargs):
+        blas = frozenset(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+        calls.append((threading.get_ident(), blas))
+        return expit(*args, **kwargs)
 
-    monkeypatch.setattr(scratch_engine.Engine, "_per_sample_block",
-                        spy("training", scratch_engine.Engine._per_sample_block))
-    monkeypatch.setattr(NeuralNetwork, "_accuracy", spy("evaluation", NeuralNetwork._accuracy))
-    with threadpool_limits(limits=2, user_api="blas"):  # two threads even on a one-core machine
-        NeuralNetwork([784, 16, 10], epochs=1, learning_rate=1.5).fit(x, y, xv, yv, verbose=False, fast=True)
-    assert blas_threads == {"training": {1}, "evaluation": {2}}
+    monkeypatch.setattr(scratch_engine, "expit", spy)
+    monkeypatch.setattr(scratch_engine, "_cores", lambda: 2)  # two cores even on a one-core machine
+    net = NeuralNetwork([784, 16, 10], epochs=1, learning_rate=1.5)
+    with threadpool_limits(limits=2, user_api="blas"):
+        history = net.fit(x, y, xv, yv, verbose=False, fast=True)
+    main = threading.get_ident()
+    assert {blas for _, blas in calls} == {frozenset({1})}  # every step on one BLAS thread
+    assert len({thread for thread, _ in calls} - {main}) == 2  # evaluation: two more threads
+    assert sum(thread == main for thread, _ in calls) == len(x)  # training: one sigmoid per sample
+    assert history["accuracy"] == [net.compute_accuracy(x, y)]  # the split evaluation is exact
+    assert history["val_accuracy"] == [net.compute_accuracy(xv, yv)]
 
 
 # --------------------------------------------------------------------------- behaviour
