@@ -150,7 +150,7 @@ class NeuralNetwork:
         progress line per epoch.  ``batch_size > 1`` steps on the mean gradient of each
         mini-batch; ``shuffle=True`` reshuffles the order every epoch (seeded with
         ``random_state``); ``fast=True`` trains through :mod:`scratch_engine` (same weights up
-        to rounding, many times faster).
+        to rounding, many times faster; it evaluates with one thread per core).
 
         Returns ``{'accuracy', 'val_accuracy', 'loss', 'epoch_time'}``: the training and
         validation accuracy after each epoch, the mean training loss of its steps (each

@@ -74,7 +74,8 @@ class Engine:
         def correct(rows):
             h = x[rows]
             for Wl in W[:-1]:
-                h = expit(h @ Wl.T)
+                a = h @ Wl.T
+                h = expit(a, out=a)
             return np.count_nonzero(np.argmax(h @ W[-1].T, axis=1) == labels[rows])  # argmax f = argmax a^[L]
 
         with self.blas.limit(limits=1, user_api="blas"), ThreadPoolExecutor(self.workers) as pool:
