@@ -111,14 +111,15 @@ class Engine:
                 if loss is not None and self._finite(W1_next, *self.rest):
                     self.W1 = W1_next
                     loss_sum += loss
-                    continue
-                for saved, W in zip(self.rest_saved, self.rest):  # back to the block's start
-                    W[...] = saved
-                self._store()
-                rows = np.arange(len(self.x))[order][i:i + self.block]
-                loss_sum += self.net._train_steps(self.x[rows], self.y[rows], self.batch_size, epoch,
-                                                  first_step=i // self.batch_size + 1)
-                self._load()  # reached only if the template's steps stayed finite
+                else:  # back to the block's start, and through it again with the template's loop,
+                    # which raises DivergenceError at the exact step (weights as before it)
+                    for saved, W in zip(self.rest_saved, self.rest):
+                        W[...] = saved
+                    self._store()
+                    rows = np.arange(len(self.x))[order][i:i + self.block]
+                    loss_sum += self.net._train_steps(self.x[rows], self.y[rows], self.batch_size, epoch,
+                                                      first_step=i // self.batch_size + 1)
+                    self._load()  # reached only if the template's steps stayed finite
         self._store()
         return loss_sum
 
