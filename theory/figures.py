@@ -1,26 +1,34 @@
-"""Figures of theory.tex, Section 1.3, measured with this project's from-scratch network.
+"""Figures of theory.tex, Section 1.3: three sketches and three measured figures.
 
-Every curve is a real training run of ``network_scratch.NeuralNetwork`` (sigmoid hidden
-layer, softmax output, MSE, mini-batch SGD) on the embedded 5,000 MNIST digits of
-``mnist.load_mnist()``.  The digits are split once, stratified and seeded:
+**Sketches** (the answers to 1.3.1-1.3.3): idealised curves of the typical behaviour, drawn
+with matplotlib's hand-drawn style; no data.
 
-* a **test set** of 1,000 digits, never used for any choice: it stands in for the
-  "infinite test set" of the problem;
-* a **validation set** of 1,000 digits: it picks the model size (Fig. 2) and the
-  early-stopping epoch (Fig. 3);
-* a **training pool** of 3,000 digits, from which the training sets are taken.
+**Measured figures** (the evidence): real training runs of this project's from-scratch
+network ``network_scratch.NeuralNetwork`` (sigmoid hidden layer, softmax output, the course's
+MSE, mini-batch SGD, ``fit(..., fast=True)``) on the 5,000 MNIST digits embedded in this
+project (``mnist``'s embedded source, pinned here so that an ``MNIST_PATH`` or a Keras cache
+cannot silently change the data; ``--mnist PATH`` chooses other data explicitly).
 
-Figs. 2 and 3 are drawn twice: with the clean labels, and with 20% of the *training*
-labels replaced by a uniformly random class (validation and test labels stay clean).  The
-noisy version is the setting the problem describes (overlapping classes, a non-zero best
-possible error); clean MNIST is almost noise-free.
+The setting, chosen to match the problem (one smooth joint distribution with overlapping
+classes, an i.i.d. test set):
 
-Writes ``figures/error_vs_training_size.pdf``, ``figures/error_vs_hidden_units.pdf``,
-``figures/error_vs_epochs.pdf``, ``figures/results.json`` (all measured numbers) and
-``figures/results.tex`` (the numbers quoted in the text, as LaTeX macros).
-Run: ``python theory/figures.py`` (about 1-2 minutes on 2 cores).
+* **label noise on every label**: a seeded 20 % of all 5,000 labels are replaced by a
+  uniformly random class *before* the split, so training, validation and test digits come
+  from one joint distribution whose best possible error is 20 % x 9/10 = 18 %;
+* a **test set** of 1,000 digits, never used for a choice (the stand-in for the infinite
+  test set); a **validation set** of 1,000 digits; a **training pool** of 3,000;
+* **inputs**: the first 50 principal components of the pixels (fitted on the training pool
+  only), each scaled to standard deviation 0.5.  With 50 inputs every run takes seconds and a
+  wide network can fit the noisy labels, so overfitting becomes visible.
+
+Writes into ``figures/``: ``sketch_size.pdf``, ``sketch_complexity.pdf``,
+``sketch_epochs.pdf``, ``error_vs_training_size.pdf``, ``error_vs_hidden_units.pdf``,
+``error_vs_epochs.pdf``, ``results.json`` (every measured number, the data source and the
+run time) and ``results.tex`` (the numbers quoted in the text, as LaTeX macros).
+Run: ``python theory/figures.py [--mnist PATH]`` (about 1.5 minutes on 2 idle cores).
 """
 
+import argparse
 import json
 import sys
 import time
@@ -30,6 +38,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.text  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -38,107 +47,291 @@ import mnist  # noqa: E402
 from network_scratch import NeuralNetwork  # noqa: E402
 
 OUT = HERE / "figures"
-SEED = 42  # the one seed: data split, label noise, weights and shuffling all derive from it
+SEED = 42  # data split, label noise and the first repetition's weights derive from it
 
 N_TEST, N_VAL, N_POOL = 1000, 1000, 3000
 N_CLASSES = 10
-LABEL_NOISE = 0.2        # share of training labels replaced by a random class (Figs. 2b, 3b)
+LABEL_NOISE = 0.2        # share of ALL labels replaced by a uniformly random class
+N_COMPONENTS = 50        # principal components fed to the network
+INPUT_STD = 0.5          # standard deviation of each component after scaling
 BATCH_SIZE = 10
-LEARNING_RATE = 3.0      # mini-batch mean gradient of the course's MSE (which carries 2/K)
+LEARNING_RATE = 1.0      # on the mini-batch mean gradient of the course's MSE
 
-# Fig. 1: training-set size; each run gets at least MIN_EPOCHS and SAMPLE_BUDGET samples,
-# so the small sets are trained to (near) zero training error too.
-SIZES = [50, 100, 200, 400, 800, 1600, 3000]
-SIZE_HIDDEN = 64
-MIN_EPOCHS, SAMPLE_BUDGET = 20, 60_000
-# Fig. 2: model complexity = hidden units of one hidden layer, fixed training set.
-WIDTHS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-COMPLEXITY_N, COMPLEXITY_EPOCHS = 300, 100
-# Fig. 3: epochs.
-EPOCHS_N, EPOCHS_HIDDEN, EPOCHS_MAX = 300, 64, 150
+# 1.3.1: training-set size; each run is trained in blocks of at least PLATEAU_EPOCHS epochs
+# and PLATEAU_SAMPLES sample presentations until a block lowers the least training error
+# reached so far by less than PLATEAU_TOL (or MAX_BLOCKS blocks).
+SIZES = [25, 50, 100, 200, 400, 800, 1600, 3000]
+SIZE_HIDDEN = 16
+PLATEAU_EPOCHS, PLATEAU_SAMPLES, PLATEAU_TOL, MAX_BLOCKS = 20, 20_000, 0.005, 50
+# 1.3.2: model complexity = hidden units of one hidden layer, fixed training-set size,
+# repeated with different training/validation draws and initial weights.
+WIDTHS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+COMPLEXITY_N, COMPLEXITY_EPOCHS, REPEATS = 300, 200, 5
+# 1.3.3: epochs.
+EPOCHS_N, EPOCHS_HIDDEN, EPOCHS_MAX = 300, 256, 200
+
+BEST_POSSIBLE = LABEL_NOISE * (N_CLASSES - 1) / N_CLASSES  # a random label is wrong 9 times in 10
+
+# Every text is drawn at the size it is printed: theory.tex includes the figures unscaled.
+TEXT_PT = 9
+SMALL_PT = 8
+FIG_WIDTH = 6.3  # inches; the text width of theory.tex is 16.2 cm = 6.38 in
+SKETCH_HEIGHT, MEASURED_HEIGHT = 2.4, 2.7
+PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 
 
-def load_splits():
-    data = mnist.load_mnist()
-    images, labels = data
-    x = mnist.scale_images(images, flatten=True)
-    x_rest, y_rest, x_test, y_test = mnist.train_val_split(x, labels, N_POOL + N_VAL, N_TEST, seed=SEED)
-    x_pool, y_pool, x_val, y_val = mnist.train_val_split(x_rest, y_rest, N_POOL, N_VAL, seed=SEED + 1)
-    return data, (x_pool, y_pool), (x_val, y_val), (x_test, y_test)
+# --------------------------------------------------------------------------- data
+def load_digits(path=None):
+    """The embedded 5,000 digits, or the data at ``path`` when it is given."""
+    return mnist.load_mnist(path) if path is not None else mnist._load_embedded()
 
 
-def noisy(labels, share, seed):
+def noisy(labels, share, rng):
     """A copy of ``labels`` with ``share`` of them replaced by a uniformly random class."""
-    rng = np.random.default_rng(seed)
     out = labels.copy()
     flip = rng.random(len(out)) < share
     out[flip] = rng.integers(0, N_CLASSES, flip.sum())
     return out
 
 
-def train(x, y, val, hidden, epochs, test=None):
-    """Train one network; return its history (errors, not accuracies) and test error."""
-    net = NeuralNetwork([x.shape[1], hidden, N_CLASSES], epochs=epochs,
-                        learning_rate=LEARNING_RATE, random_state=SEED)
-    hist = net.fit(x, mnist.one_hot(y), val[0], mnist.one_hot(val[1]),
-                   batch_size=BATCH_SIZE, shuffle=True, verbose=False)
-    result = {"train_error": [1 - a for a in hist["accuracy"]],
-              "val_error": [1 - a for a in hist["val_accuracy"]]}
-    if test is not None:
-        result["test_error"] = 1 - net.compute_accuracy(test[0], test[1])
-    return result
+def prepare(data):
+    """Noisy labels, the split, and the principal-component inputs (fitted on the pool)."""
+    images, labels = data
+    x = mnist.scale_images(images, flatten=True).astype(np.float64)
+    y = noisy(labels, LABEL_NOISE, np.random.default_rng(SEED))
+    x_pool, y_pool, x_rest, y_rest = mnist.train_val_split(x, y, N_POOL, N_VAL + N_TEST, seed=SEED)
+    x_val, y_val, x_test, y_test = mnist.train_val_split(x_rest, y_rest, N_VAL, N_TEST, seed=SEED + 1)
+    mean = x_pool.mean(axis=0)
+    _, s, vt = np.linalg.svd(x_pool - mean, full_matrices=False)
+    scale = INPUT_STD * np.sqrt(len(x_pool)) / s[:N_COMPONENTS]  # component std -> INPUT_STD
+
+    def project(a):
+        return (a - mean) @ vt[:N_COMPONENTS].T * scale
+
+    return {"pool": (project(x_pool), y_pool), "val": (project(x_val), y_val),
+            "test": (project(x_test), y_test), "clean_share": float(np.mean(y == labels))}
+
+
+def network(hidden, epochs, random_state):
+    return NeuralNetwork([N_COMPONENTS, hidden, N_CLASSES], epochs=epochs,
+                         learning_rate=LEARNING_RATE, random_state=random_state)
+
+
+def fit(net, train, held_out):
+    """Train ``net`` for ``net.epochs`` epochs; errors (1 - accuracy) after every epoch."""
+    hist = net.fit(train[0], mnist.one_hot(train[1]), held_out[0], mnist.one_hot(held_out[1]),
+                   batch_size=BATCH_SIZE, shuffle=True, verbose=False, fast=True)
+    return [1 - a for a in hist["accuracy"]], [1 - a for a in hist["val_accuracy"]]
+
+
+def error(net, data):
+    return 1 - net.compute_accuracy(data[0], mnist.one_hot(data[1]))
 
 
 # --------------------------------------------------------------------------- experiments
-def run_sizes(pool, val, test):
-    out = {"train_sizes": SIZES, "hidden": SIZE_HIDDEN, "epochs": [], "train_error": [], "test_error": []}
+def run_sizes(d):
+    """1.3.1: train each size until its training error stops falling."""
+    out = {"train_sizes": SIZES, "hidden": SIZE_HIDDEN, "plateau_epochs": PLATEAU_EPOCHS,
+           "plateau_samples": PLATEAU_SAMPLES, "plateau_tol": PLATEAU_TOL, "max_blocks": MAX_BLOCKS,
+           "epochs": [], "stopped_at_plateau": [], "train_error": [], "test_error": []}
     for n in SIZES:
-        # The pool is stratified and shuffled, so its first n digits are a stratified sample.
-        epochs = max(MIN_EPOCHS, -(-SAMPLE_BUDGET // n))
-        r = train(pool[0][:n], pool[1][:n], val, SIZE_HIDDEN, epochs, test=test)
-        out["epochs"].append(epochs)
-        out["train_error"].append(r["train_error"][-1])
-        out["test_error"].append(r["test_error"])
+        # The pool is stratified and shuffled, so its first n digits are a random sample.
+        train = (d["pool"][0][:n], d["pool"][1][:n])
+        block = max(PLATEAU_EPOCHS, -(-PLATEAU_SAMPLES // n))
+        net = network(SIZE_HIDDEN, block, SEED)
+        best, blocks, plateau = np.inf, 0, False
+        while blocks < MAX_BLOCKS and not plateau:
+            train_err, _ = fit(net, train, d["val"])
+            blocks += 1
+            plateau = min(train_err) > best - PLATEAU_TOL  # this block no longer lowered it
+            best = min(best, min(train_err))
+        out["epochs"].append(blocks * block)
+        out["stopped_at_plateau"].append(bool(plateau))
+        out["train_error"].append(error(net, train))
+        out["test_error"].append(error(net, d["test"]))
     return out
 
 
-def run_complexity(pool, val, test, noise):
-    x, y = pool[0][:COMPLEXITY_N], pool[1][:COMPLEXITY_N]
-    if noise:
-        y = noisy(y, noise, SEED)
+def run_complexity(d):
+    """1.3.2: errors against hidden units; REPEATS training/validation draws and seeds."""
+    reps = []
+    x_all = np.concatenate([d["pool"][0], d["val"][0]])
+    y_all = np.concatenate([d["pool"][1], d["val"][1]])
+    for r in range(REPEATS):
+        # Repetition r: its own training set and validation set from pool + validation
+        # digits, its own initial weights and shuffling; the test set stays the same.
+        x_tr, y_tr, x_va, y_va = mnist.train_val_split(x_all, y_all, COMPLEXITY_N, N_VAL, seed=SEED + 10 + r)
+        rep = {"train_error": [], "val_error": [], "test_error": []}
+        for width in WIDTHS:
+            net = network(width, COMPLEXITY_EPOCHS, SEED + r)
+            train_err, val_err = fit(net, (x_tr, y_tr), (x_va, y_va))
+            rep["train_error"].append(train_err[-1])
+            rep["val_error"].append(val_err[-1])
+            rep["test_error"].append(error(net, d["test"]))
+        reps.append(rep)
     out = {"hidden_units": WIDTHS, "n_train": COMPLEXITY_N, "epochs": COMPLEXITY_EPOCHS,
-           "label_noise": noise, "train_error": [], "val_error": [], "test_error": []}
-    for width in WIDTHS:
-        r = train(x, y, val, width, COMPLEXITY_EPOCHS, test=test)
-        out["train_error"].append(r["train_error"][-1])
-        out["val_error"].append(r["val_error"][-1])
-        out["test_error"].append(r["test_error"])
-    best = int(np.argmin(out["val_error"]))  # the most complex model the data support
+           "repeats": reps}
+    for key in ("train_error", "val_error", "test_error"):
+        values = np.array([rep[key] for rep in reps])
+        out[key + "_mean"] = values.mean(axis=0).tolist()
+        out[key + "_min"] = values.min(axis=0).tolist()
+        out[key + "_max"] = values.max(axis=0).tolist()
+    best = int(np.argmin(out["val_error_mean"]))  # the most complex model the data support
     out["chosen_hidden"] = WIDTHS[best]
+    # Where the line sits on the log axis, 0 = left end, 1 = right end.
+    out["chosen_position"] = float(np.log(WIDTHS[best] / WIDTHS[0]) / np.log(WIDTHS[-1] / WIDTHS[0]))
     return out
 
 
-def run_epochs(pool, val, test, noise):
-    """Training/validation/test error after every epoch.
+def run_epochs(d):
+    """1.3.3: training/validation/test error after every epoch.
 
     Training does not depend on the held-out set passed to ``fit`` (it is only evaluated),
-    and it is seeded, so the run with the test set as ``x_val`` retraces the run with the
-    validation set weight for weight: together they give all three curves.
+    and it is seeded, so the run with the test set as the held-out set retraces the run
+    with the validation set weight for weight: together they give all three curves.
     """
-    x, y = pool[0][:EPOCHS_N], pool[1][:EPOCHS_N]
-    if noise:
-        y = noisy(y, noise, SEED)
-    with_val = train(x, y, val, EPOCHS_HIDDEN, EPOCHS_MAX)
-    with_test = train(x, y, test, EPOCHS_HIDDEN, EPOCHS_MAX)
-    if with_val["train_error"] != with_test["train_error"]:
+    train = (d["pool"][0][:EPOCHS_N], d["pool"][1][:EPOCHS_N])
+    train_err, val_err = fit(network(EPOCHS_HIDDEN, EPOCHS_MAX, SEED), train, d["val"])
+    train_err2, test_err = fit(network(EPOCHS_HIDDEN, EPOCHS_MAX, SEED), train, d["test"])
+    if train_err != train_err2:
         raise RuntimeError("the two seeded runs differ: training is not deterministic")
-    stop = int(np.argmin(with_val["val_error"])) + 1  # first epoch with the least validation error
-    return {"n_train": EPOCHS_N, "hidden": EPOCHS_HIDDEN, "label_noise": noise,
-            "train_error": with_val["train_error"], "val_error": with_val["val_error"],
-            "test_error": with_test["val_error"], "stop_epoch": stop}
+    stop = int(np.argmin(val_err)) + 1  # first epoch with the least validation error
+    return {"n_train": EPOCHS_N, "hidden": EPOCHS_HIDDEN, "train_error": train_err,
+            "val_error": val_err, "test_error": test_err, "stop_epoch": stop}
 
 
-# --------------------------------------------------------------------------- plotting
+# --------------------------------------------------------------------------- sketches
+def _sketch_axes(ax, xlabel):
+    """Axes of a sketch: arrows to the right and upwards, zero error marked, no numbers."""
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.set_xlim(0, 1.02)
+    ax.set_ylim(0, 1.0)
+    ax.set_xticks([])
+    ax.set_yticks([0])
+    ax.set_yticklabels(["0 (zero error)"], fontsize=TEXT_PT)
+    ax.plot(1.02, 0, ">k", clip_on=False, ms=6)
+    ax.plot(0, 1.0, "^k", clip_on=False, ms=6)
+    ax.set_xlabel(xlabel, fontsize=TEXT_PT)
+    ax.set_ylabel("error rate (increasing upwards)", fontsize=TEXT_PT)
+
+
+LAYOUT = {}  # per figure file: what tests/test_theory.py checks about its layout
+
+
+def _layout_report(fig):
+    """Width, smallest text, texts not wholly inside the figure, legends over a plot area."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    undrawn = set()  # labels of ticks outside the axis limits exist but are not drawn
+    for ax in fig.axes:
+        for axis, limits in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            lo, hi = sorted(limits)
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not lo <= tick.get_loc() <= hi:
+                    undrawn.update({id(tick.label1), id(tick.label2)})
+    texts = [t for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip() and id(t) not in undrawn]
+    box = fig.bbox
+    outside = [t.get_text() for t in texts
+               if not (box.x0 - 0.5 <= (e := t.get_window_extent(renderer)).x0 and e.x1 <= box.x1 + 0.5
+                       and box.y0 - 0.5 <= e.y0 and e.y1 <= box.y1 + 0.5)]
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    over = any(leg.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+               for leg in legends for ax in fig.axes)
+    clipped = []  # curves with a point outside their axes' limits
+    for ax in fig.axes:
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        for line in ax.lines:
+            if line.get_transform() is ax.transData:
+                xs, ys = (np.asarray(v, dtype=float) for v in line.get_data())
+                if np.any((xs < x0) | (xs > x1) | (ys < y0) | (ys > y1)):
+                    clipped.append(line.get_label())
+    return {"width_in": float(fig.get_figwidth()), "min_font_pt": float(min(t.get_fontsize() for t in texts)),
+            "texts_outside_figure": outside, "legend_over_plot_area": bool(over), "curves_clipped": clipped}
+
+
+def _save(fig, name):
+    LAYOUT[name] = _layout_report(fig)
+    fig.savefig(OUT / name, metadata=PDF_METADATA)
+    plt.close(fig)
+
+
+def sketch_size():
+    x = np.linspace(0.02, 1, 200)
+    floor = 0.3
+    train = floor * (1 - np.exp(-x / 0.45))
+    test = floor + 0.55 * np.exp(-x / 0.45)
+    with plt.xkcd(scale=0.6, length=120, randomness=2):
+        plt.rcParams["font.family"] = "DejaVu Sans"
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
+        ax.plot(x, test, color=COLORS["test"], lw=2)
+        ax.plot(x, train, color=COLORS["train"], lw=2)
+        ax.axhline(floor, color="grey", ls="--", lw=1)
+        ax.text(0.15, floor + 0.02, "best error the model can reach (\u2265 Bayes error)",
+                ha="left", va="bottom", fontsize=SMALL_PT, color="dimgrey")
+        ax.text(0.09, 0.8, "test error", color=COLORS["test"], fontsize=TEXT_PT)
+        ax.text(0.45, 0.07, "training error", color=COLORS["train"], fontsize=TEXT_PT)
+        i = np.searchsorted(x, 0.9)
+        ax.annotate("", xy=(x[i], test[i]), xytext=(x[i], train[i]),
+                    arrowprops={"arrowstyle": "<->", "color": "black", "lw": 1})
+        ax.text(x[i] - 0.02, test[i] + 0.05, "gap: shrinks as\nthe set grows", fontsize=SMALL_PT, ha="center")
+        _sketch_axes(ax, "training-set size (increasing rightwards)")
+        fig.tight_layout()
+        _save(fig, "sketch_size.pdf")
+
+
+def sketch_complexity():
+    x = np.linspace(0, 1, 200)
+    train = 0.72 * np.exp(-3.2 * x)
+    test = train + 0.12 + 0.55 * x**2
+    best = x[np.argmin(test)]
+    with plt.xkcd(scale=0.6, length=120, randomness=2):
+        plt.rcParams["font.family"] = "DejaVu Sans"
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
+        ax.plot(x, test, color=COLORS["test"], lw=2)
+        ax.plot(x, train, color=COLORS["train"], lw=2)
+        ax.axvline(best, color="black", ls=":", lw=1.5)
+        ax.text(best + 0.01, 0.93, "most complex model\nthe data support", fontsize=SMALL_PT, va="top")
+        ax.text(0.72, 0.62, "test error", color=COLORS["test"], fontsize=TEXT_PT, ha="center")
+        ax.text(0.88, 0.09, "training error", color=COLORS["train"], fontsize=TEXT_PT, ha="center")
+        ax.text(best / 2, 0.03, "underfitting\n(high bias)", fontsize=SMALL_PT, ha="center")
+        ax.text((best + 1) / 2 - 0.03, 0.2, "overfitting\n(high variance)", fontsize=SMALL_PT, ha="center")
+        _sketch_axes(ax, "model complexity (increasing rightwards)")
+        fig.tight_layout()
+        _save(fig, "sketch_complexity.pdf")
+    return float(best)
+
+
+def sketch_epochs():
+    x = np.linspace(0, 1, 200)
+    train = 0.75 * np.exp(-4.5 * x) + 0.02
+    test = 0.75 * np.exp(-5.5 * x) + 0.2 + 0.28 * x**2
+    wiggle = 0.012 * np.sin(37 * x) + 0.008 * np.sin(71 * x + 1)
+    val = test - 0.03 + wiggle  # a finite validation set: a noisy estimate of the test error
+    stop = int(np.argmin(val))
+    with plt.xkcd(scale=0.6, length=120, randomness=2):
+        plt.rcParams["font.family"] = "DejaVu Sans"
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
+        ax.plot(x, test, color=COLORS["test"], lw=2)
+        ax.plot(x, val, color=COLORS["val"], lw=2, ls="--")
+        ax.plot(x, train, color=COLORS["train"], lw=2)
+        ax.axvline(x[stop], color="black", ls=":", lw=1.5)
+        ax.plot([x[stop]], [val[stop]], "k*", ms=12)
+        ax.annotate("early stopping: least validation error,\nkeep the weights of this epoch",
+                    xy=(x[stop], val[stop]), xytext=(x[stop] + 0.08, 0.8),
+                    fontsize=SMALL_PT, arrowprops={"arrowstyle": "->", "lw": 1})
+        ax.text(0.98, test[-1] + 0.02, "test error", color=COLORS["test"], fontsize=TEXT_PT, ha="right", va="bottom")
+        j = np.searchsorted(x, 0.8)
+        ax.text(x[j], val[j] - 0.05, "validation error", color=COLORS["val"], fontsize=TEXT_PT, ha="center", va="top")
+        ax.text(0.98, 0.07, "training error", color=COLORS["train"], fontsize=TEXT_PT, ha="right")
+        _sketch_axes(ax, "training epochs (increasing rightwards)")
+        fig.tight_layout()
+        _save(fig, "sketch_epochs.pdf")
+    return float(x[stop])
+
+
+# --------------------------------------------------------------------------- measured plots
 COLORS = {"train": "#1f77b4", "val": "#2ca02c", "test": "#d62728"}
 
 
@@ -146,146 +339,158 @@ def _pct(v):
     return 100 * np.asarray(v, dtype=float)
 
 
-def _zero_axis(ax, top):
-    """Error increases upwards from an explicitly marked zero."""
+def _measured_axes(ax, top):
+    """Error increases upwards from a marked zero; the best possible error as a dashed line."""
     ax.set_ylim(0, top)
-    ax.axhline(0, color="black", lw=1.2)
     ticks = [t for t in ax.get_yticks() if 0 <= t <= top]
     ax.set_yticks(ticks)
-    ax.set_yticklabels(["0 (no error)" if t == 0 else f"{t:g}" for t in ticks])
+    ax.set_yticklabels(["0 (zero error)" if t == 0 else f"{t:g}" for t in ticks])
+    ax.axhline(100 * BEST_POSSIBLE, color="grey", ls="--", lw=1,
+               label=f"best possible ({100 * BEST_POSSIBLE:g} %)")
+    ax.set_ylabel("error rate (%)")
     ax.grid(alpha=0.3)
 
 
-def plot_sizes(res, path):
-    fig, ax = plt.subplots(figsize=(6.2, 3.6))
+def _legend_above(fig, ax, ncol):
+    """The legend in its own strip above the axes: no curve can run through it."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=ncol, frameon=False,
+               bbox_to_anchor=(0.5, 1.0))
+
+
+def _measured_figure(height):
+    plt.rcParams.update({"font.size": TEXT_PT, "legend.fontsize": TEXT_PT,
+                         "xtick.labelsize": TEXT_PT, "ytick.labelsize": TEXT_PT})
+    return plt.subplots(figsize=(FIG_WIDTH, height))
+
+
+def _finish(fig, ax, ncol, rows):
+    """Legend strip of ``rows`` rows above the axes, then a tight layout below it."""
+    _legend_above(fig, ax, ncol)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.08 + 0.17 * rows) / fig.get_figheight()))
+
+
+def plot_sizes(res):
+    fig, ax = _measured_figure(MEASURED_HEIGHT)
     n = res["train_sizes"]
-    ax.plot(n, _pct(res["test_error"]), "o-", color=COLORS["test"], label="test error (1,000 held-out digits)")
+    ax.plot(n, _pct(res["test_error"]), "o-", color=COLORS["test"], label="test error")
     ax.plot(n, _pct(res["train_error"]), "s-", color=COLORS["train"], label="training error")
     ax.set_xscale("log")
     ax.set_xticks(n)
     ax.set_xticklabels([str(v) for v in n])
-    ax.set_xlabel("training-set size (digits, log scale)  \u2192")
-    ax.set_ylabel("error rate (%)  \u2192")
-    _zero_axis(ax, max(_pct(res["test_error"])) * 1.1)
-    ax.legend(frameon=False, loc="upper right")
-    # The training error is small: the inset magnifies it (same x axis, own y scale).
-    inset = ax.inset_axes([0.45, 0.45, 0.3, 0.27])
-    inset.plot(n, _pct(res["train_error"]), "s-", color=COLORS["train"], ms=3)
-    inset.set_xscale("log")
-    inset.set_xticks([])
-    inset.set_xticks([], minor=True)
-    inset.set_ylim(0, max(_pct(res["train_error"])) * 1.3 + 1e-9)
-    inset.axhline(0, color="black", lw=1)
-    inset.set_title("training error, magnified (%)", fontsize=7)
-    inset.tick_params(labelsize=7)
-    inset.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
-    plt.close(fig)
+    ax.set_xticks([], minor=True)
+    ax.set_xlabel("training-set size (digits, log scale)")
+    _measured_axes(ax, 100)
+    _finish(fig, ax, 3, 1)
+    _save(fig, "error_vs_training_size.pdf")
 
 
-def _finish(fig, axes, results, top, path):
-    """The two panels' common titles, axes and legends; save the figure reproducibly."""
-    for ax, r in zip(axes, results):
-        title = "clean labels" if not r["label_noise"] else f"{r['label_noise']:.0%} of training labels random"
-        ax.set_title(f"({'ab'[results.index(r)]}) {title}", fontsize=10)
-        _zero_axis(ax, top)
-        ax.legend(frameon=False, fontsize=8)
-    axes[0].set_ylabel("error rate (%)  \u2192")
-    fig.tight_layout()
-    fig.savefig(path, metadata={"CreationDate": None, "Creator": None, "Producer": None})
-    plt.close(fig)
+def plot_complexity(res):
+    fig, ax = _measured_figure(MEASURED_HEIGHT)
+    w = res["hidden_units"]
+    for key, name, style in (("test", "test error", "o-"), ("val", "validation error", "^--"),
+                             ("train", "training error", "s-")):
+        ax.fill_between(w, _pct(res[key + "_error_min"]), _pct(res[key + "_error_max"]),
+                        color=COLORS[key], alpha=0.15, lw=0)
+        ax.plot(w, _pct(res[key + "_error_mean"]), style, color=COLORS[key], label=name)
+    ax.axvline(res["chosen_hidden"], color="black", ls=":", lw=1.5,
+               label="most complex model supported")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(w)
+    ax.set_xticklabels([str(v) for v in w])
+    ax.set_xticks([], minor=True)
+    ax.set_xlim(w[0] / 1.2, w[-1] * 1.2)
+    ax.set_xlabel("model complexity: hidden units (log scale)")
+    _measured_axes(ax, 95)
+    _finish(fig, ax, 3, 2)
+    _save(fig, "error_vs_hidden_units.pdf")
 
 
-def plot_complexity(results, path):
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.7), sharey=True)
-    top = max(max(_pct(r["test_error"]).max(), _pct(r["train_error"]).max()) for r in results) * 1.08
-    for ax, r in zip(axes, results):
-        w = r["hidden_units"]
-        ax.plot(w, _pct(r["test_error"]), "o-", color=COLORS["test"], label="test error")
-        ax.plot(w, _pct(r["val_error"]), "^--", color=COLORS["val"], alpha=0.7, label="validation error")
-        ax.plot(w, _pct(r["train_error"]), "s-", color=COLORS["train"], label="training error")
-        ax.axvline(r["chosen_hidden"], color="black", ls=":", lw=1.5,
-                   label=f"most complex model supported ({r['chosen_hidden']} units)")
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(w)
-        ax.set_xticklabels([str(v) for v in w])
-        ax.set_xlabel("model complexity: hidden units (log scale)  \u2192")
-    _finish(fig, axes, results, top, path)
-
-
-def plot_epochs(results, path):
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.7), sharey=True)
-    top = max(max(_pct(r["val_error"][2:]).max(), _pct(r["test_error"][2:]).max()) for r in results) * 1.25
-    for ax, r in zip(axes, results):
-        e = np.arange(1, len(r["train_error"]) + 1)
-        ax.plot(e, _pct(r["test_error"]), color=COLORS["test"], label="test error")
-        ax.plot(e, _pct(r["val_error"]), color=COLORS["val"], ls="--", label="validation error")
-        ax.plot(e, _pct(r["train_error"]), color=COLORS["train"], label="training error")
-        s = r["stop_epoch"]
-        ax.axvline(s, color="black", ls=":", lw=1.5, label=f"early stop (epoch {s})")
-        ax.plot([s], [_pct(r["val_error"][s - 1])], "k*", ms=10)
-        ax.set_xlabel("training epochs  \u2192")
-    _finish(fig, axes, results, top, path)
+def plot_epochs(res):
+    fig, ax = _measured_figure(MEASURED_HEIGHT)
+    e = np.arange(1, len(res["train_error"]) + 1)
+    ax.plot(e, _pct(res["test_error"]), color=COLORS["test"], label="test error")
+    ax.plot(e, _pct(res["val_error"]), color=COLORS["val"], ls="--", label="validation error")
+    ax.plot(e, _pct(res["train_error"]), color=COLORS["train"], label="training error")
+    s = res["stop_epoch"]
+    ax.axvline(s, color="black", ls=":", lw=1.5, label="early stopping")
+    ax.plot([s], [_pct(res["val_error"][s - 1])], "k*", ms=10)
+    ax.set_xlim(0, len(e))
+    ax.set_xlabel("training epochs")
+    top = max(_pct(res["train_error"]).max(), _pct(res["test_error"]).max()) * 1.05
+    _measured_axes(ax, min(100, top))
+    _finish(fig, ax, 3, 2)
+    _save(fig, "error_vs_epochs.pdf")
 
 
 # --------------------------------------------------------------------------- numbers for the text
 def latex_macros(res):
-    """The numbers quoted in Section 1.3, two decimals (errors in percent)."""
-    pct = lambda v: f"{100 * v:.2f}"  # noqa: E731
-    sz, cx, cxn, ep, epn = (res["size"], res["complexity"], res["complexity_noisy"],
-                            res["epochs"], res["epochs_noisy"])
+    """The numbers quoted in Section 1.3 (errors in percent, one decimal)."""
+    pct = lambda v: f"{100 * v:.1f}"  # noqa: E731
+    sz, cx, ep = res["size"], res["complexity"], res["epochs"]
+    chosen = cx["hidden_units"].index(cx["chosen_hidden"])
+    stop = ep["stop_epoch"] - 1
     m = {
-        "NDigits": f"{res['n_digits']:,}",
+        "NDigits": f"{res['n_digits']:,}", "LabelNoise": f"{100 * LABEL_NOISE:.0f}",
+        "BestPossible": f"{100 * BEST_POSSIBLE:.0f}", "NComponents": str(N_COMPONENTS),
+        "InputStd": f"{INPUT_STD:g}", "BatchSize": str(BATCH_SIZE), "LearningRate": f"{LEARNING_RATE:g}",
+        "RunMinutes": f"{res['run_seconds'] / 60:.1f}", "CpuMinutes": f"{res['cpu_seconds'] / 60:.1f}",
+        "SizeHidden": str(sz["hidden"]), "PlateauEpochs": str(sz["plateau_epochs"]), "PlateauSamples": f"{sz['plateau_samples']:,}",
         "SizeFirstN": str(sz["train_sizes"][0]), "SizeLastN": str(sz["train_sizes"][-1]),
         "SizeFirstTrainErr": pct(sz["train_error"][0]), "SizeLastTrainErr": pct(sz["train_error"][-1]),
         "SizeFirstTestErr": pct(sz["test_error"][0]), "SizeLastTestErr": pct(sz["test_error"][-1]),
-        "SizeHidden": str(sz["hidden"]),
-        "CxN": str(cx["n_train"]), "CxEpochs": str(cx["epochs"]),
-        "ChosenHidden": str(cx["chosen_hidden"]), "ChosenHiddenNoisy": str(cxn["chosen_hidden"]),
-        "CxBestTestErr": pct(cx["test_error"][cx["hidden_units"].index(cx["chosen_hidden"])]),
-        "CxLargestTestErr": pct(cx["test_error"][-1]), "CxLargest": str(cx["hidden_units"][-1]),
-        "CxNoisyBestTestErr": pct(cxn["test_error"][cxn["hidden_units"].index(cxn["chosen_hidden"])]),
-        "CxNoisyLargestTestErr": pct(cxn["test_error"][-1]),
-        "CxNoisyLargestTrainErr": pct(cxn["train_error"][-1]),
+        "SizeMinEpochs": str(min(sz["epochs"])), "SizeMaxEpochs": str(max(sz["epochs"])),
+        "CxN": str(cx["n_train"]), "CxEpochs": str(cx["epochs"]), "CxRepeats": str(len(cx["repeats"])),
+        "CxFirst": str(cx["hidden_units"][0]), "CxLargest": str(cx["hidden_units"][-1]),
+        "ChosenHidden": str(cx["chosen_hidden"]),
+        "CxChosenTestErr": pct(cx["test_error_mean"][chosen]),
+        "CxChosenValErr": pct(cx["val_error_mean"][chosen]),
+        "CxLargestTestErr": pct(cx["test_error_mean"][-1]),
+        "CxLargestTrainErr": pct(cx["train_error_mean"][-1]),
+        "CxFirstTestErr": pct(cx["test_error_mean"][0]),
+        "CxChosenPosition": f"{100 * cx['chosen_position']:.0f}",
         "EpN": str(ep["n_train"]), "EpHidden": str(ep["hidden"]), "EpMax": str(len(ep["train_error"])),
-        "StopEpoch": str(ep["stop_epoch"]), "StopEpochNoisy": str(epn["stop_epoch"]),
-        "StopTestErr": pct(ep["test_error"][ep["stop_epoch"] - 1]), "EndTestErr": pct(ep["test_error"][-1]),
-        "StopTestErrNoisy": pct(epn["test_error"][epn["stop_epoch"] - 1]),
-        "EndTestErrNoisy": pct(epn["test_error"][-1]),
-        "EndTrainErrNoisy": pct(epn["train_error"][-1]),
-        "LabelNoise": f"{100 * LABEL_NOISE:.0f}",
-        "BatchSize": str(BATCH_SIZE), "LearningRate": f"{LEARNING_RATE:g}",
+        "StopEpoch": str(ep["stop_epoch"]),
+        "StopValErr": pct(ep["val_error"][stop]), "StopTestErr": pct(ep["test_error"][stop]),
+        "EndTestErr": pct(ep["test_error"][-1]), "EndTrainErr": pct(ep["train_error"][-1]),
+        "StopTrainErr": pct(ep["train_error"][stop]),
     }
     lines = ["% Written by theory/figures.py from figures/results.json; do not edit."]
     lines += [f"\\newcommand{{\\{k}}}{{{v}}}" for k, v in m.items()]
     return "\n".join(lines) + "\n"
 
 
-def main():
-    t0 = time.perf_counter()
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mnist", metavar="PATH", default=None,
+                        help="MNIST data to use instead of the embedded 5,000 digits")
+    args = parser.parse_args(argv)
+    t0, c0 = time.perf_counter(), time.process_time()
     OUT.mkdir(exist_ok=True)
-    raw, pool, val, test = load_splits()
-    print(f"data: {len(raw[0])} digits from {raw.source}")
-    res = {"n_digits": len(raw[0]), "seed": SEED,
+    data = load_digits(args.mnist)
+    print(f"data: {len(data[0])} digits from {data.source}")
+    d = prepare(data)
+    res = {"data_source": data.source, "n_digits": len(data[0]), "seed": SEED,
            "n_test": N_TEST, "n_val": N_VAL, "n_pool": N_POOL, "batch_size": BATCH_SIZE,
-           "learning_rate": LEARNING_RATE, "label_noise": LABEL_NOISE}
-    steps = [("size", lambda: run_sizes(pool, val, test)),
-             ("complexity", lambda: run_complexity(pool, val, test, 0.0)),
-             ("complexity_noisy", lambda: run_complexity(pool, val, test, LABEL_NOISE)),
-             ("epochs", lambda: run_epochs(pool, val, test, 0.0)),
-             ("epochs_noisy", lambda: run_epochs(pool, val, test, LABEL_NOISE))]
-    for name, step in steps:
+           "learning_rate": LEARNING_RATE, "label_noise": LABEL_NOISE,
+           "share_of_labels_unchanged": d["clean_share"], "best_possible_error": BEST_POSSIBLE,
+           "n_components": N_COMPONENTS, "input_std": INPUT_STD}
+    res["sketch_complexity_line"] = sketch_complexity()
+    res["sketch_early_stop"] = sketch_epochs()
+    sketch_size()
+    for name, step in (("size", run_sizes), ("complexity", run_complexity), ("epochs", run_epochs)):
         t = time.perf_counter()
-        res[name] = step()
+        res[name] = step(d)
         print(f"{name}: {time.perf_counter() - t:.1f} s", flush=True)
-
-    plot_sizes(res["size"], OUT / "error_vs_training_size.pdf")
-    plot_complexity([res["complexity"], res["complexity_noisy"]], OUT / "error_vs_hidden_units.pdf")
-    plot_epochs([res["epochs"], res["epochs_noisy"]], OUT / "error_vs_epochs.pdf")
+    plot_sizes(res["size"])
+    plot_complexity(res["complexity"])
+    plot_epochs(res["epochs"])
+    res["layout"] = LAYOUT
+    res["run_seconds"] = time.perf_counter() - t0
+    res["cpu_seconds"] = time.process_time() - c0
     (OUT / "results.json").write_text(json.dumps(res, indent=1) + "\n")
     (OUT / "results.tex").write_text(latex_macros(res))
-    print(f"figures written to {OUT} in {time.perf_counter() - t0:.0f} s")
+    print(f"figures written to {OUT} in {res['run_seconds']:.0f} s ({res['cpu_seconds']:.0f} s of CPU time)")
 
 
 if __name__ == "__main__":
