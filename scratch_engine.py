@@ -15,8 +15,9 @@ sample, or per mini-batch) and gives the same weights up to floating-point round
 * The small layers are updated in place by BLAS ``gemv``/``ger`` calls on preallocated,
   Fortran-ordered copies of the weights.  Mini-batches go through whole-batch products.
 * Training runs on one BLAS thread: its matrices are too small to share between threads.
-  The per-epoch evaluation splits the samples over the cores instead, one Python thread
-  each (NumPy releases the GIL), so no BLAS thread pool is left spinning beside training.
+  The per-epoch evaluation splits the samples over as many Python threads as BLAS may use
+  (NumPy releases the GIL), each on one BLAS thread, so no BLAS thread pool is left
+  spinning beside training.
 
 Divergence is checked once per block of ``GRAM_BLOCK`` samples (or per mini-batch): every
 step's loss, and the weights at the block's end, must be finite.  If not, the block's
@@ -25,7 +26,6 @@ which raises ``DivergenceError`` at the exact step, weights as before it.
 """
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -36,11 +36,6 @@ from threadpoolctl import ThreadpoolController
 __all__ = ["Engine", "GRAM_BLOCK"]
 
 GRAM_BLOCK = 32  # samples per block: large enough for BLAS-3 products, small enough for the O(B^2) correction
-
-
-def _cores():
-    """The number of cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class Engine:
@@ -58,7 +53,9 @@ class Engine:
         p = "s" if net.dtype == np.float32 else "d"
         self.gemv, self.ger, self.dot = (getattr(blas, p + name) for name in ("gemv", "ger", "dot"))
         self.blas = ThreadpoolController()  # after scipy's BLAS is loaded, so it is seen too
-        self.workers = _cores()
+        # evaluation threads: as many as BLAS may use (all cores, unless limited by the user)
+        self.workers = max((lib["num_threads"] for lib in self.blas.info() if lib["user_api"] == "blas"),
+                           default=1)
         self.block = GRAM_BLOCK if self.batch_size == 1 else self.batch_size
         self.deltas = np.empty((GRAM_BLOCK, net.layer_shapes[1]), dtype=net.dtype)  # delta^[1] of a block
         self._load()
@@ -66,7 +63,7 @@ class Engine:
     def accuracy(self, x, labels):
         """Fraction of the rows of ``x`` whose predicted class is ``labels`` (fit's evaluation).
 
-        The rows are split over the cores, one Python thread and one BLAS thread each.
+        The rows are split over ``self.workers`` Python threads, one BLAS thread each.
         """
         W = self.net.weights
         bounds = np.linspace(0, len(x), self.workers + 1).astype(int)
