@@ -21,6 +21,8 @@ from grade_fixtures.mutants import MUTANTS, model_answer
 
 ROOT = Path(__file__).resolve().parents[1]
 POINTS, PARTIAL = load_points()
+PART_OF = {"network_scratch.py": "scratch", "network_pytorch.py": "torch", "network_tensorflow.py": "keras",
+           "MNIST_classification.ipynb": "docs"}
 IMPLEMENTATION = [i for i in ITEMS if i.split(".")[0] in ("scratch", "torch", "keras", "tblr")]
 
 
@@ -81,6 +83,9 @@ def test_mutant_loses_exactly_its_items(graded, mutant):
     assert got == expected, {i: r.items[i]["message"] for i in ITEMS if got[i] != expected[i]}
     first = next(iter(mutant.lost))
     assert re.search(mutant.diagnosis, r.items[first]["message"]), r.items[first]["message"]
+    # only the part that reads the changed file ran again; the others came from the model answer's
+    changed = PART_OF[mutant.file]
+    assert sorted(r.cached_parts) == sorted({"scratch", "torch", "keras", "docs"} - {changed})
 
 
 def test_reports_have_the_issue_shapes(graded, tmp_path):

@@ -118,6 +118,12 @@ def load(name):
                 _MODULES[name] = call(f"import {name}", importlib.import_module, name)
             except Fail as fail:
                 _MODULES[name] = fail
+            except BaseException as err:  # pytest-timeout's interrupt: remember it, let it end this item
+                if "Timeout" in str(err):
+                    _MODULES[name] = Fail(f"`import {name}` did not finish within this item's time limit: does "
+                                          "the module train or load something when imported? Put that under "
+                                          "`if __name__ == \"__main__\":`")
+                raise
     if isinstance(_MODULES[name], Fail):
         raise _MODULES[name]
     return _MODULES[name]
