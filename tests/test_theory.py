@@ -475,11 +475,26 @@ def test_1_3_data_source_and_setting():
     assert abs((1 - RESULTS["share_of_labels_unchanged"]) - RESULTS["best_possible_error"]) < 0.02
 
 
-def test_results_tex_holds_the_numbers_of_results_json():
+def _figures_module():
     spec = importlib.util.spec_from_file_location("theory_figures", THEORY / "figures.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert (FIGURES / "results.tex").read_text() == module.latex_macros(RESULTS)
+    return module
+
+
+def test_results_tex_holds_the_numbers_of_results_json():
+    assert (FIGURES / "results.tex").read_text() == _figures_module().latex_macros(RESULTS)
+
+
+def test_figures_use_the_embedded_digits_even_when_mnist_path_is_set(monkeypatch, tmp_path):
+    """mnist.load_mnist() would follow $MNIST_PATH (here: a folder without MNIST, so it
+    raises); figures.py pins the embedded 5,000 digits unless given --mnist PATH."""
+    monkeypatch.setenv("MNIST_PATH", str(tmp_path))
+    figures = _figures_module()
+    with pytest.raises(FileNotFoundError):
+        figures.mnist.load_mnist()
+    data = figures.load_digits()
+    assert len(data[0]) == 5000 and data.source.startswith("embedded")
 
 
 # =========================================================================== figures and PDF
@@ -533,9 +548,7 @@ def test_measured_figures_text_sizes_in_the_pdf_files(pypdf):
 
 def test_layout_report_flags_small_text_clipping_and_legend_over_curves():
     """The layout check can fail: a figure with each defect is flagged."""
-    spec = importlib.util.spec_from_file_location("theory_figures", THEORY / "figures.py")
-    figures = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(figures)
+    figures = _figures_module()
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1, 2], [0, 5, 1], label="curve")
