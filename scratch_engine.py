@@ -25,6 +25,7 @@ starting weights are restored and the block is run again through the template's 
 which raises ``DivergenceError`` at the exact step, weights as before it.
 """
 
+import functools
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,6 +39,12 @@ __all__ = ["Engine", "GRAM_BLOCK"]
 GRAM_BLOCK = 32  # samples per block: large enough for BLAS-3 products, small enough for the O(B^2) correction
 
 
+@functools.cache
+def _thread_pool(workers):
+    """One pool per size, made once: its threads wait idle between evaluations."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="scratch_engine")
+
+
 class Engine:
     """Trains ``net`` on ``x`` (n, d), one-hot ``y`` (n, K), both of ``net.dtype``, epoch by epoch.
 
@@ -49,7 +56,7 @@ class Engine:
     def __init__(self, net, x, y, batch_size):
         self.net, self.x, self.y, self.batch_size = net, x, y, min(batch_size, len(x))
         self.active = np.flatnonzero((x != 0).any(axis=0))  # inputs that are non-zero somewhere
-        self.x_active = np.ascontiguousarray(x[:, self.active])
+        self.x_active = x.take(self.active, axis=1)  # take: much faster than x[:, active] here
         p = "s" if net.dtype == np.float32 else "d"
         self.gemv, self.ger, self.dot = (getattr(blas, p + name) for name in ("gemv", "ger", "dot"))
         self.blas = ThreadpoolController()  # after scipy's BLAS is loaded, so it is seen too
@@ -66,7 +73,7 @@ class Engine:
         The rows are split over ``self.workers`` Python threads, one BLAS thread each.
         """
         W = self.net.weights
-        bounds = np.linspace(0, len(x), self.workers + 1).astype(int)
+        bounds = [len(x) * k // self.workers for k in range(self.workers + 1)]
 
         def correct(rows):
             h = x[rows]
@@ -75,8 +82,9 @@ class Engine:
                 h = expit(a, out=a)
             return np.count_nonzero(np.argmax(h @ W[-1].T, axis=1) == labels[rows])  # argmax f = argmax a^[L]
 
-        with self.blas.limit(limits=1, user_api="blas"), ThreadPoolExecutor(self.workers) as pool:
-            return float(sum(pool.map(correct, map(slice, bounds[:-1], bounds[1:]))) / len(x))
+        with self.blas.limit(limits=1, user_api="blas"):
+            parts = _thread_pool(self.workers).map(correct, map(slice, bounds[:-1], bounds[1:]))
+            return float(sum(parts) / len(x))
 
     def _load(self):
         """(Re)load the working copies from ``net.weights``."""
