@@ -25,7 +25,8 @@ Writes into ``figures/``: ``sketch_size.pdf``, ``sketch_complexity.pdf``,
 ``sketch_epochs.pdf``, ``error_vs_training_size.pdf``, ``error_vs_hidden_units.pdf``,
 ``error_vs_epochs.pdf``, ``results.json`` (every measured number, the data source and the
 run time) and ``results.tex`` (the numbers quoted in the text, as LaTeX macros).
-Run: ``python theory/figures.py [--mnist PATH]`` (about 1.5 minutes on 2 idle cores).
+Run: ``python theory/figures.py [--mnist PATH]`` (about 1.5-2 minutes on 2 cores;
+``results.json`` records the run time).
 """
 
 import argparse
