@@ -1,317 +1,316 @@
-"""One training run per call, in a fresh interpreter: the pluggable entries of the benchmark.
+"""One training run per fresh interpreter: ``python bench/runners.py '<job as JSON>'``.
 
-``bench.py`` starts ``python bench/runners.py '<job as JSON>'`` (or a JSON list of jobs, which
-the ``--quick`` mode uses to save interpreter start-ups) and reads one JSON result per job
-from the last line of stdout.  A job names a network entry, the data split and the training
-settings::
+A job names an entry of ``ENTRIES``, the data and the training settings, e.g.::
 
-    {"net": "scratch", "n_train": 4000, "n_val": 1000, "epochs": 6, "batch_size": 128,
-     "learning_rate": 1.5, "seed": 42, "warmup": 1, ...}
+    {"net": "scratch", "n_train": 4000, "n_val": 1000, "epochs": 5, "batch_size": 128,
+     "learning_rate": 8.0, "sizes": [784, 128, 64, 10], "seed": 42, "fast": true}
 
-Every entry (``ENTRIES`` below) has the same shape: ``prepare(job, data)`` imports its framework
-and builds its inputs *before* the memory baseline is taken, and returns ``train()``, which
-trains one model and returns ``{"history": ..., "epoch_time": [...]}``.  ``epoch_time`` is
-the training time of each epoch only (no evaluation); throughput is ``n_train`` divided by
-the median of the epochs after the ``warmup`` ones.
-
-Memory: after ``prepare`` the kernel's peak-RSS counter (``VmHWM``) is reset through
-``/proc/self/clear_refs``, so ``peak RSS during train() - RSS before train()`` is the memory
-the training run itself needed, not the interpreter's or the imports' (Linux; elsewhere the
-fallback is a 5 ms psutil sampler).  ``rss_process_peak_over_start_mib`` is the whole
-process's peak (framework import, data preparation and training) above the RSS of the bare
-interpreter with numpy and mnist.py imported.
+``prepare(job, data)`` imports the framework and builds the inputs; it returns
+``train(epochs)``, which builds a fresh model, trains it and returns ``(history,
+epoch_time)``, ``epoch_time`` being the training seconds of each epoch (evaluation
+excluded).  Before the timed run, one warm-up epoch on the first 256 samples pays the
+one-time costs (imports inside the framework, BLAS and allocator start-up).  The result is
+printed as one JSON line after ``RESULT_TAG``.
 """
 
+import inspect
 import json
-import os
 import sys
-import threading
 import time
 import traceback
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH = Path(__file__).resolve().parent
-for _p in (str(ROOT), str(BENCH)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import numpy as np  # noqa: E402
 
 from mnist import load_mnist, one_hot, scale_images, train_val_split  # noqa: E402
 
 RESULT_TAG = "BENCH-RESULT "
+WARMUP_SAMPLES = 256
+NORMALISE = 0.5  # make_loader's Normalize((0.5,), (0.5,)): the bare PyTorch loop uses the same tensors
 
 
-# --------------------------------------------------------------------------- data
 def load_split(job):
-    """The job's training/validation split as raw ``uint8`` images and integer labels.
+    """``(x_train, y_train, x_val, y_val)`` as raw uint8 images and integer labels, and the source.
 
-    ``data='embedded'`` (default): the 5,000 embedded digits, stratified split with ``split_seed``
-    (42).  ``data='full'``: full MNIST from ``load_mnist()``, the first ``n_train`` images of the
-    official training part and the first ``n_val`` of the official test part.
+    ``data`` absent: the 5,000 embedded digits, stratified split with seed 42.  ``data`` a
+    folder of the IDX files: the first ``n_train`` official training digits and the first
+    ``n_val`` official test digits.
     """
-    images, labels = data = load_mnist()
-    if job.get("data", "embedded") == "full":
-        if data.n_train is None:
-            raise RuntimeError(f"full MNIST is not available locally (load_mnist() gives {data.source})")
+    if job.get("data"):
+        images, labels = data = load_mnist(job["data"])
         n0 = data.n_train
         return (images[:job["n_train"]], labels[:job["n_train"]],
-                images[n0:n0 + job["n_val"]], labels[n0:n0 + job["n_val"]], data.source)
-    x_tr, y_tr, x_val, y_val = train_val_split(images, labels, job["n_train"], job["n_val"],
-                                               seed=job.get("split_seed", 42))
-    return x_tr, y_tr, x_val, y_val, data.source
+                images[n0:n0 + job["n_val"]], labels[n0:n0 + job["n_val"]]), data.source
+    images, labels = data = load_mnist()
+    return train_val_split(images, labels, job["n_train"], job["n_val"], seed=42), data.source
 
 
-def _median_after_warmup(epoch_time, warmup):
-    timed = epoch_time[warmup:] or epoch_time
-    return float(np.median(timed))
+def rows(data, dtype=np.float32):
+    """Flattened rows in [0, 1] and one-hot targets, as the scratch network takes them."""
+    x, y, xv, yv = data
+    return (scale_images(x, flatten=True).astype(dtype), one_hot(y, dtype=dtype),
+            scale_images(xv, flatten=True).astype(dtype), one_hot(yv, dtype=dtype))
 
 
 # --------------------------------------------------------------------------- entries
 def prepare_scratch(job, data):
-    """network_scratch.NeuralNetwork: rows (n, 784) in [0, 1], one-hot targets, MSE, plain SGD."""
+    """network_scratch.NeuralNetwork: ``fast`` true -> the fast engine, false -> the template loop."""
     from network_scratch import NeuralNetwork
 
-    x_tr, y_tr, x_val, y_val, _ = data
-    x_tr, x_val = scale_images(x_tr, flatten=True), scale_images(x_val, flatten=True)
-    y_tr, y_val = one_hot(y_tr), one_hot(y_val)
+    dtype = np.dtype(job.get("dtype", "float64")).type
+    x, y, xv, yv = rows(data, dtype)
+    extra = dict(fast=True, batch_size=job["batch_size"], shuffle=job.get("shuffle", False)) if job.get("fast") else {}
 
-    def train():
-        extra = {"dtype": np.dtype(job["dtype"]).type} if "dtype" in job else {}
-        net = NeuralNetwork(job["sizes"], epochs=job["epochs"], learning_rate=job["learning_rate"],
-                            random_state=job["seed"], **extra)
-        history = net.fit(x_tr, y_tr, x_val, y_val, batch_size=job["batch_size"],
-                          shuffle=job.get("shuffle", False), verbose=False)
-        return {"history": history, "epoch_time": list(history["epoch_time"])}
+    def train(epochs):
+        net = NeuralNetwork(job["sizes"], epochs=epochs, learning_rate=job["learning_rate"],
+                            random_state=job["seed"], dtype=dtype)
+        h = net.fit(x, y, xv, yv, verbose=False, **extra)
+        return h, h["epoch_time"]
     return train
 
 
 def prepare_pytorch(job, data):
-    """network_pytorch.NeuralNetworkTorch, fed by its own loader helper (images normalised as the course)."""
-    import torch
+    """network_pytorch.NeuralNetworkTorch fed by its own make_loader."""
     import network_pytorch as npt
 
-    x_tr, y_tr, x_val, y_val, _ = data
-    make_loader = npt.make_loader
-
-    def train():
-        train_loader = make_loader(x_tr, y_tr, batch_size=job["batch_size"], shuffle=job.get("shuffle", False),
+    x, y, xv, yv = data
+    train_loader = npt.make_loader(x, y, batch_size=job["batch_size"], shuffle=job.get("shuffle", False),
                                    seed=job["seed"])
-        val_loader = make_loader(x_val, y_val, batch_size=1000, shuffle=False, seed=job["seed"])
-        net = npt.NeuralNetworkTorch(job["sizes"], epochs=job["epochs"], learning_rate=job["learning_rate"],
+    val_loader = npt.make_loader(xv, yv, batch_size=1000)
+
+    def train(epochs):
+        net = npt.NeuralNetworkTorch(job["sizes"], epochs=epochs, learning_rate=job["learning_rate"],
                                      random_state=job["seed"])
-        history = net.fit(train_loader, val_loader, verbose=False)
-        return {"history": history, "epoch_time": list(history["epoch_time"]),
-                "torch_threads": torch.get_num_threads()}
+        h = net.fit(train_loader, val_loader, verbose=False)
+        return h, h["epoch_time"]
+    return train
+
+
+def torch_threads():
+    """The intra-op threads NeuralNetworkTorch.fit trains with (its ``num_threads`` default, if it has one)."""
+    import torch
+    from network_pytorch import NeuralNetworkTorch
+
+    param = inspect.signature(NeuralNetworkTorch.fit).parameters.get("num_threads")
+    return param.default if param is not None and param.default is not None else torch.get_num_threads()
+
+
+def prepare_torch_bare(job, data):
+    """The ten-line PyTorch loop beside NeuralNetworkTorch.fit: the same normalised tensors, the
+    same layers (nn.Linear, sigmoid hidden), SGD, F.cross_entropy, the same threads."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(torch_threads())
+    x, y, xv, yv = (torch.from_numpy(np.asarray(a)) for a in data)
+    x, xv = ((t.float().div(255).sub(NORMALISE).div(NORMALISE)).reshape(len(t), -1) for t in (x, xv))
+    y, yv, bs = y.long(), yv.long(), job["batch_size"]
+
+    def train(epochs):
+        torch.manual_seed(job["seed"])
+        sizes = job["sizes"]
+        layers = [m for a, b in zip(sizes[:-1], sizes[1:]) for m in (torch.nn.Linear(a, b), torch.nn.Sigmoid())]
+        model = torch.nn.Sequential(*layers[:-1])
+        opt = torch.optim.SGD(model.parameters(), lr=job["learning_rate"])
+        epoch_time = []
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            for i in range(0, len(x), bs):
+                opt.zero_grad()
+                F.cross_entropy(model(x[i:i + bs]), y[i:i + bs]).backward()
+                opt.step()
+            epoch_time.append(time.perf_counter() - t0)
+        with torch.no_grad():
+            val = float((model(xv).argmax(1) == yv).float().mean())
+        return {"val_accuracy": [val]}, epoch_time
+    return train
+
+
+def prepare_torch_pair(job, data):
+    """NeuralNetworkTorch.fit and the bare loop in one process, one epoch of each in turn (each a fresh
+    model), so that load from other processes hits both alike; returns fit's epochs, the bare loop's in
+    ``history["bare_epoch_time"]``."""
+    sides = prepare_pytorch(job, data), prepare_torch_bare(job, data)
+
+    def train(epochs):
+        times = [], []
+        for _ in range(epochs):
+            for side, t in zip(sides, times):
+                history, epoch_time = side(1)
+                t += epoch_time
+        return {"val_accuracy": history["val_accuracy"], "bare_epoch_time": times[1]}, times[0]
+    return train
+
+
+def prepare_torch_mse(job, data):
+    """The scratch network in a bare PyTorch loop: no biases, sigmoid hidden, softmax output, the
+    course's MSE, SGD on the same float32 rows, and the same evaluation after every epoch
+    (accuracy on the training and the validation rows).  torch's default threads."""
+    import torch
+
+    x, y, xv, yv = (torch.from_numpy(a) for a in rows(data))
+    labels, val_labels, bs = y.argmax(1), yv.argmax(1), job["batch_size"]
+
+    def train(epochs):
+        torch.manual_seed(job["seed"])
+        sizes = job["sizes"]
+        layers = [m for a, b in zip(sizes[:-1], sizes[1:]) for m in (torch.nn.Linear(a, b, bias=False),
+                                                                      torch.nn.Sigmoid())]
+        model = torch.nn.Sequential(*layers[:-1], torch.nn.Softmax(dim=1))
+        np.random.seed(job["seed"])  # the scratch network's initial weights, drawn in the same order
+        with torch.no_grad():
+            for linear in model[::2]:
+                linear.weight.copy_(torch.from_numpy(np.random.rand(*linear.weight.shape) - 0.5))
+        opt = torch.optim.SGD(model.parameters(), lr=job["learning_rate"])
+        h = {"loss": [], "accuracy": [], "val_accuracy": []}
+        epoch_time = []
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            total = 0.0
+            for i in range(0, len(x), bs):
+                opt.zero_grad()
+                loss = ((model(x[i:i + bs]) - y[i:i + bs]) ** 2).mean()  # mean over classes and batch
+                loss.backward()
+                opt.step()
+                total += loss.detach() * len(y[i:i + bs])
+            epoch_time.append(time.perf_counter() - t0)
+            with torch.no_grad():
+                h["loss"].append(float(total) / len(x))
+                h["accuracy"].append(float((model(x).argmax(1) == labels).float().mean()))
+                h["val_accuracy"].append(float((model(xv).argmax(1) == val_labels).float().mean()))
+        return h, epoch_time
     return train
 
 
 def prepare_keras(job, data):
-    """network_tensorflow.NeuralNetworkTf through measure_tensorflow.train: (n, 28, 28) images in [0, 1]."""
-    import measure_tensorflow
+    """network_tensorflow.NeuralNetworkTf.compile_and_fit on (n, 28, 28) images in [0, 1]."""
     import network_tensorflow as ntf
 
-    x_tr, y_tr, x_val, y_val, _ = data
-    arrays = (scale_images(x_tr), one_hot(y_tr), scale_images(x_val), one_hot(y_val))
+    x, y, xv, yv = data
+    x, xv, y, yv = scale_images(x), scale_images(xv), one_hot(y), one_hot(yv)
 
-    def train():
+    def train(epochs):
         lr = job["learning_rate"]
         if isinstance(lr, dict):  # {"schedule": "TimeBasedLearningRate", "initial": 10}
             lr = getattr(ntf, lr["schedule"])(lr["initial"])
-        _, history, _ = measure_tensorflow.train(arrays, sizes=job["sizes"], epochs=job["epochs"], learning_rate=lr,
-                                                 batch_size=job["batch_size"], random_state=job["seed"],
-                                                 steps_per_execution=job.get("steps_per_execution"))
-        # history["epoch_time"]: training seconds of each epoch, validation excluded (EpochProgress)
-        return {"history": history, "epoch_time": list(history["epoch_time"])}
+        extra = {"steps_per_execution": job["steps_per_execution"]} if "steps_per_execution" in job else {}
+        net = ntf.NeuralNetworkTf(job["sizes"], random_state=job["seed"])
+        h = net.compile_and_fit(x, y, epochs=epochs, learning_rate=lr, batch_size=job["batch_size"],
+                                validation_data=(xv, yv), verbose=False, **extra).history
+        return h, h["epoch_time"]
     return train
 
 
 def prepare_sklearn(job, data):
-    """scikit-learn's MLPClassifier((128, 64)): the reference a user would pick instead."""
+    """scikit-learn's MLPClassifier with the job's hidden layers, Adam and its defaults otherwise;
+    ``epochs`` caps its iterations (one iteration is one pass over the data)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    x_tr, y_tr, x_val, y_val, _ = data
-    x_tr, x_val = scale_images(x_tr, flatten=True), scale_images(x_val, flatten=True)
-    params = dict(hidden_layer_sizes=tuple(job["sizes"][1:-1]), random_state=job["seed"])
-    params.update(job.get("params", {}))
+    x, _, xv, _ = rows(data)
+    y, yv = data[1], data[3]
 
-    def train():
-        clf = MLPClassifier(**params)
+    def train(epochs):
+        clf = MLPClassifier(hidden_layer_sizes=tuple(job["sizes"][1:-1]), random_state=job["seed"], max_iter=epochs)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(x_tr, y_tr)
-        elapsed = time.perf_counter() - t0
-        history = {"accuracy": [float(clf.score(x_tr, y_tr))],
-                   "val_accuracy": [float(clf.score(x_val, y_val))],
-                   "loss": [float(clf.loss_)], "epoch_time": [elapsed / clf.n_iter_] * clf.n_iter_}
-        return {"history": history, "epoch_time": history["epoch_time"], "n_iter": int(clf.n_iter_),
-                "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in clf.get_params().items()}}
+            clf.fit(x, y)
+        per_iter = (time.perf_counter() - t0) / clf.n_iter_
+        return {"val_accuracy": [float(clf.score(xv, yv))], "n_iter": clf.n_iter_}, [per_iter] * clf.n_iter_
     return train
 
 
 def prepare_baseline(job, data):
-    """bench/baseline_numpy.py: the plain per-sample float64 NumPy network (forward, backward, update)."""
+    """bench/baseline_numpy.py: the plain per-sample float64 NumPy loop."""
     from baseline_numpy import init_weights, train_epoch
 
-    x_tr, y_tr, _, _, _ = data
-    x_tr = scale_images(x_tr, flatten=True).astype(np.float64)
-    y_tr = one_hot(y_tr, dtype=np.float64)
+    x, y, _, _ = rows(data, np.float64)
 
-    def train():
+    def train(epochs):
         weights = init_weights(job["sizes"], random_state=job["seed"])
         epoch_time, loss = [], []
-        for _ in range(job["epochs"]):
+        for _ in range(epochs):
             t0 = time.perf_counter()
-            loss.append(float(train_epoch(weights, x_tr, y_tr, job["learning_rate"])))
+            loss.append(train_epoch(weights, x, y, job["learning_rate"]))
             epoch_time.append(time.perf_counter() - t0)
-        return {"history": {"loss": loss, "epoch_time": epoch_time}, "epoch_time": epoch_time}
+        return {"loss": loss}, epoch_time
     return train
 
 
-def prepare_torch_loop(job, data):
-    """measure_scratch.throughput_torch_minibatch: a minimal PyTorch loop (no DataLoader, no biases, MSE).
-
-    The lower bound of PyTorch's own overhead on this network: tensors sliced directly, one
-    ``repeats=1`` run of ``epochs`` epochs; each epoch's time is the run's mean.
-    """
-    import torch
-    import measure_scratch
-
-    def train():
-        rate, _ = measure_scratch.throughput_torch_minibatch(
-            job["batch_size"], n_train=job["n_train"], epochs=job["epochs"], repeats=1,
-            learning_rate=job["learning_rate"])
-        epoch_time = [job["n_train"] / rate] * job["epochs"]
-        return {"history": {"epoch_time": epoch_time}, "epoch_time": epoch_time,
-                "torch_threads": torch.get_num_threads()}
-    return train
-
-
-ENTRIES = {
-    "scratch": prepare_scratch,
-    "pytorch": prepare_pytorch,
-    "keras": prepare_keras,
-    "sklearn": prepare_sklearn,
-    "baseline": prepare_baseline,
-    "torch_loop": prepare_torch_loop,
-}
+ENTRIES = {"scratch": prepare_scratch, "pytorch": prepare_pytorch, "torch_bare": prepare_torch_bare,
+           "torch_pair": prepare_torch_pair,
+           "torch_mse": prepare_torch_mse, "keras": prepare_keras, "sklearn": prepare_sklearn,
+           "baseline": prepare_baseline}
 
 
 # --------------------------------------------------------------------------- memory
-def _status_kib(key):
+def _status_mib(key):
     with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
-
-
-def _rss_mib():
-    try:
-        return _status_kib("VmRSS") / 1024
-    except (OSError, KeyError):
-        import psutil
-        return psutil.Process().memory_info().rss / 2**20
+        return next(int(line.split()[1]) / 1024 for line in fh if line.startswith(key + ":"))
 
 
 class PeakMemory:
-    """Peak resident memory of the block, in MiB above the RSS at its start."""
+    """Peak resident memory of the block above the RSS at its start (Linux: the kernel's VmHWM
+    counter, reset through /proc/self/clear_refs); ``delta_mib`` is None where that fails."""
 
     def __enter__(self):
-        import psutil
-        self._proc = psutil.Process()
-        self.method = "VmHWM after clear_refs"
         try:
-            self.before_kib = _status_kib("VmHWM")  # the peak so far: imports and data preparation
+            self.before_peak = _status_mib("VmHWM")  # the peak so far: imports, data preparation
             with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")  # resets VmHWM (the peak RSS) to the current RSS
-            self.start_kib = _status_kib("VmRSS")
-            if _status_kib("VmHWM") > self.start_kib * 1.05 + 1024:
-                raise OSError("VmHWM was not reset")
-        except OSError:
-            self.method = "psutil sampler (5 ms)"
-            self.start_kib = self._proc.memory_info().rss / 1024
-            self.before_kib = self.start_kib
-            self._peak = self.start_kib
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._sample, daemon=True)
-            self._thread.start()
+                fh.write("5")
+            self.start = _status_mib("VmRSS")
+        except (OSError, StopIteration):
+            self.start = None
         return self
 
-    def _sample(self):
-        while not self._stop.wait(0.005):
-            self._peak = max(self._peak, self._proc.memory_info().rss / 1024)
-
     def __exit__(self, *exc):
-        if self.method.startswith("VmHWM"):
-            peak = _status_kib("VmHWM")
-        else:
-            self._stop.set()
-            self._thread.join()
-            peak = max(self._peak, self._proc.memory_info().rss / 1024)
-        self.baseline_mib = self.start_kib / 1024
-        self.peak_mib = peak / 1024
-        self.delta_mib = (peak - self.start_kib) / 1024
-        self.process_peak_mib = max(peak, self.before_kib) / 1024  # the whole process's peak RSS
+        self.delta_mib = self.process_peak_mib = None
+        if self.start is not None:
+            peak = _status_mib("VmHWM")
+            self.delta_mib = peak - self.start
+            self.process_peak_mib = max(peak, self.before_peak)
         return False
 
 
 # --------------------------------------------------------------------------- one job
 def run_job(job):
-    """Run one job; never raises: failures come back as ``{"error": ...}``."""
+    """Run one job; never raises: a failure comes back as ``{"error": ...}``."""
     out = {"job": job}
     try:
-        start_mib = _rss_mib()  # the interpreter with numpy and mnist.py imported, nothing else
-        data = load_split(job)
+        start_mib = _status_mib("VmRSS")  # the interpreter with numpy and mnist.py imported
+        data, source = load_split(job)
+        if job.get("warmup", True):
+            ENTRIES[job["net"]](job, [a[:WARMUP_SAMPLES] for a in data])(1)
         train = ENTRIES[job["net"]](job, data)
         with PeakMemory() as mem:
             t0 = time.perf_counter()
-            result = train()
+            history, epoch_time = train(job["epochs"])
             wall = time.perf_counter() - t0
-        out.update(result)
-        hist = result["history"]
-        timed = result["epoch_time"][job.get("warmup", 0):] or result["epoch_time"]
-        out.update(
-            wall_time=wall,
-            epoch_time_median=float(np.median(timed)),
-            epoch_time_min=float(np.min(timed)),
-            epoch_time_max=float(np.max(timed)),
-            samples_per_s=job["n_train"] / float(np.median(timed)),
-            val_accuracy=float(hist["val_accuracy"][-1]) if hist.get("val_accuracy") else None,
-            best_val_accuracy=float(max(hist["val_accuracy"])) if hist.get("val_accuracy") else None,
-            rss_baseline_mib=mem.baseline_mib, rss_peak_mib=mem.peak_mib, rss_delta_mib=mem.delta_mib,
-            rss_start_mib=start_mib, rss_process_peak_over_start_mib=mem.process_peak_mib - start_mib,
-            memory_method=mem.method, data_source=data[4],
-        )
+        timed = list(epoch_time)[1:] if job["net"] == "keras" and len(epoch_time) > 1 else list(epoch_time)
+        train_s = float(np.median(timed))  # Keras: the first epoch (graph tracing) left out
+        val = history.get("val_accuracy") or [None]
+        out.update(history={k: [float(v) for v in vs] for k, vs in history.items() if isinstance(vs, list)},
+                   epoch_time=[float(t) for t in epoch_time], train_s_per_epoch=train_s,
+                   samples_per_s=job["n_train"] / train_s, wall_s=wall, wall_s_per_epoch=wall / job["epochs"],
+                   val_accuracy=val[-1], peak_mib=mem.delta_mib,
+                   process_peak_mib=None if mem.process_peak_mib is None else mem.process_peak_mib - start_mib,
+                   data_source=source, n_iter=history.get("n_iter"))
+        if "bare_epoch_time" in history:
+            out["bare_train_s_per_epoch"] = float(np.median(history["bare_epoch_time"]))
+        if job["net"] in ("pytorch", "torch_bare", "torch_pair", "torch_mse"):
+            import torch
+            out["torch_threads"] = torch_threads() if job["net"] != "torch_mse" else torch.get_num_threads()
     except Exception as err:  # reported in results.md, never hidden
         out["error"] = f"{type(err).__name__}: {err}"
         out["traceback"] = traceback.format_exc(limit=6)
     return out
 
 
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return repr(obj)
-
-
-def main(argv):
-    jobs = json.loads(argv[1])
-    for job in (jobs if isinstance(jobs, list) else [jobs]):
-        print(RESULT_TAG + json.dumps(_jsonable(run_job(job))), flush=True)
-
-
 if __name__ == "__main__":
-    main(sys.argv)
+    for one in json.loads(sys.argv[1]):
+        print(RESULT_TAG + json.dumps(run_job(one)), flush=True)
