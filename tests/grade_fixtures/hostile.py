@@ -39,6 +39,12 @@ def prints_10_mb(dst):
     _prepend(Path(dst) / "utils.py", 'print("x" * 10_000_000)\n')
 
 
+def downloads_at_import(dst):
+    model_answer(dst)
+    _prepend(Path(dst) / "network_scratch.py",
+             'import urllib.request\nurllib.request.urlopen("http://example.com/mnist.npz", timeout=5)\n')
+
+
 # name -> (builder, {item prefix or id: pattern of its message}; items not named keep full marks)
 HOSTILE = {
     "import_raises": (import_raises, {"torch.": r"`import network_pytorch` raised RuntimeError: half-finished edit"}),
@@ -46,4 +52,5 @@ HOSTILE = {
     "exits_at_import": (exits_at_import, {"keras.": r"called sys\.exit\(0\)", "tblr.": r"called sys\.exit\(0\)"}),
     "file_missing": (file_missing, {"torch.": r"`network_pytorch\.py` is missing"}),
     "prints_10_mb": (prints_10_mb, {}),
+    "downloads_at_import": (downloads_at_import, {"scratch.": r"`import network_scratch` raised URLError"}),
 }
