@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 GRADE_DIR = Path(__file__).resolve().parent
@@ -77,7 +77,6 @@ class PartResult:
     items: dict  # item id -> {"fraction": float, "message": str, "code": str | None}
     seconds: float = 0.0
     cached: bool = False
-    notes: list = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- points
@@ -244,7 +243,7 @@ def run_part(folder, part, data_path, cache_dir=None, key=None, timeouts=None):
     if cache_file is not None and cache_file.is_file():
         try:
             stored = json.loads(cache_file.read_text())
-            return PartResult(items=stored["items"], seconds=0.0, cached=True, notes=stored.get("notes", []))
+            return PartResult(items=stored["items"], seconds=0.0, cached=True)
         except (OSError, ValueError, KeyError):
             pass
     start = time.perf_counter()
@@ -257,7 +256,7 @@ def run_part(folder, part, data_path, cache_dir=None, key=None, timeouts=None):
     if cache_file is not None and cacheable:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_suffix(f".{os.getpid()}.{id(result)}.tmp")
-        tmp.write_text(json.dumps({"items": result.items, "notes": result.notes}))
+        tmp.write_text(json.dumps({"items": result.items}))
         os.replace(tmp, cache_file)
     return result
 
@@ -396,7 +395,7 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
         for (f, name), (fut, key) in futures.items():
             r = fut.result()
             if key in first:  # the same files as another submission of this run: graded once
-                r = PartResult(items=r.items, seconds=0.0, cached=True, notes=r.notes)
+                r = PartResult(items=r.items, seconds=0.0, cached=True)
             first.add(key)
             results[(f, name)] = r
     if not cache_dir:
