@@ -17,7 +17,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["integer", "positive_integer", "positive_number", "boolean", "one_of", "layer_sizes",
+__all__ = ["integer", "positive_integer", "positive_number", "boolean", "one_of", "layer_sizes", "pair",
            "features", "one_hot", "labels", "same_length"]
 
 
@@ -99,12 +99,22 @@ def layer_sizes(name, value):
     return [int(s) for s in sizes]
 
 
+def pair(name, value, parts):
+    """A tuple or list of two items (e.g. ``validation_data = (x_val, y_val)``), returned as a tuple."""
+    if not isinstance(value, (tuple, list)):
+        _fail(TypeError, name, f"a tuple ({', '.join(parts)})", value)
+    if len(value) != 2:
+        _fail(ValueError, name, f"a tuple ({', '.join(parts)})", value)
+    return tuple(value)
+
+
 # --------------------------------------------------------------------------- arrays
-def features(name, x, n_features, *, batch_only=False, images=False):
+def features(name, x, n_features, *, batch_only=False, images=False, dtype=None):
     """Real-valued samples: one ``(n_features,)`` or a batch ``(n, n_features)``, all finite.
 
     ``batch_only`` rejects a single sample; ``images`` also accepts image-shaped batches
-    ``(n, ...)`` whose trailing dimensions multiply to ``n_features`` (e.g. ``(n, 28, 28)``).
+    ``(n, ...)`` whose trailing dimensions multiply to ``n_features`` (e.g. ``(n, 28, 28)``);
+    ``dtype`` is ``"floating"`` (any float type) or the one dtype accepted (e.g. ``"uint8"``).
     """
     if batch_only:
         expected = f"a batch of shape (n, {n_features})"
@@ -114,8 +124,12 @@ def features(name, x, n_features, *, batch_only=False, images=False):
         expected += f" or images of shape (n, ...) with {n_features} values each"
     if not hasattr(x, "shape"):
         x = np.asarray(x)
-    if _kind(x) not in "biuf":
+    if dtype is None and _kind(x) not in "biuf":
         _fail(TypeError, name, expected + " of real numbers", x)
+    if dtype == "floating" and _kind(x) != "f":
+        _fail(TypeError, name, expected + " of floating-point numbers", x)
+    if dtype not in (None, "floating") and str(x.dtype).removeprefix("torch.") != dtype:
+        _fail(TypeError, name, expected + f" of dtype {dtype}", x)
     shape = tuple(x.shape)
     rows = (len(shape) == 2 and shape[1] == n_features) or (len(shape) == 1 and not batch_only
                                                             and shape[0] == n_features)

@@ -114,7 +114,7 @@ class NeuralNetworkTorch(nn.Module):
         ``x``: images ``(n, 1, 28, 28)`` or rows ``(n, sizes[0])``, a float tensor or array
         normalised as :func:`make_loader` does.
         """
-        checks.features("x", x, self.sizes[0], batch_only=True, images=True)
+        checks.features("x", x, self.sizes[0], batch_only=True, images=True, dtype="floating")
         x = torch.as_tensor(x, dtype=next(self.parameters()).dtype)
         # BEGIN SOLUTION
         with torch.no_grad():
@@ -231,10 +231,7 @@ def make_loader(images, labels, batch_size=1, shuffle=False, seed=None):
     torchvision's ``ToTensor()`` then ``Normalize((0.5,), (0.5,))`` do (``(x/255 - 0.5) / 0.5``,
     values in [-1, 1]) and ``int64`` labels, prepared once.
     """
-    checks.features("images", images, math.prod(IMAGE_SHAPE), batch_only=True, images=True)
-    if np.asarray(images).dtype != np.uint8:
-        raise TypeError("Argument `images` must be uint8 images of shape (n, 28, 28) in 0..255. "
-                        f"Received: images=array of shape {np.shape(images)} and dtype {np.asarray(images).dtype}")
+    checks.features("images", images, math.prod(IMAGE_SHAPE), batch_only=True, images=True, dtype="uint8")
     checks.labels("labels", labels, len(images), N_CLASSES)
     batch_size = checks.positive_integer("batch_size", batch_size)
     shuffle = checks.boolean("shuffle", shuffle)

@@ -126,10 +126,8 @@ class NeuralNetworkTf(tf.keras.Sequential):
         """
         x_train, y_train = self._checked_data("x_train", x_train, "y_train", y_train)
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError("Argument `validation_data` must be a tuple (x_val, y_val). "
-                                f"Received: validation_data of type {type(validation_data).__name__}")
-            validation_data = self._checked_data("x_val", validation_data[0], "y_val", validation_data[1])
+            x_val, y_val = checks.pair("validation_data", validation_data, ("x_val", "y_val"))
+            validation_data = self._checked_data("x_val", x_val, "y_val", y_val)
         epochs = checks.positive_integer("epochs", epochs)
         batch_size = checks.positive_integer("batch_size", batch_size)
         if steps_per_execution is None:

@@ -306,7 +306,7 @@ def test_bad_arguments_are_rejected_through_checks():
 
 def test_make_loader_rejects_bad_input_through_checks():
     images = np.zeros((3, 28, 28), dtype=np.uint8)
-    with pytest.raises(TypeError, match=r"^Argument `images` must be uint8 .* Received: images=array"):
+    with pytest.raises(TypeError, match=r"^Argument `images` must be a batch .* of dtype uint8\. Received: images=array"):
         make_loader(images.astype(np.float32), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"^Argument `labels` must be integer labels of shape \(3,\) in 0\.\.9"):
         make_loader(images, np.array([0, 1, 10]))
