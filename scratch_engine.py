@@ -39,6 +39,16 @@ __all__ = ["Engine", "GRAM_BLOCK"]
 GRAM_BLOCK = 32  # samples per block: large enough for BLAS-3 products, small enough for the O(B^2) correction
 
 
+def _sigmoid(a):
+    """``sigma(a) = (1 + tanh(a / 2)) / 2`` in place: NumPy's vectorised tanh beats ``expit``
+    on whole batches (``expit`` stays for the per-sample vectors, where one call beats four)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
 @functools.cache
 def _thread_pool(workers):
     """One pool per size, made once: its threads wait idle between evaluations."""
@@ -78,8 +88,7 @@ class Engine:
         def correct(rows):
             h = x[rows]
             for Wl in W[:-1]:
-                a = h @ Wl.T
-                h = expit(a, out=a)
+                h = _sigmoid(h @ Wl.T)
             return np.count_nonzero(np.argmax(h @ W[-1].T, axis=1) == labels[rows])  # argmax f = argmax a^[L]
 
         with self.blas.limit(limits=1, user_api="blas"):
@@ -192,7 +201,7 @@ class Engine:
         a = xb @ W1                                 # a^[1] = W^[1] x, row by row
         hs = []
         for W in rest:
-            h = expit(a, out=a)
+            h = _sigmoid(a)
             hs.append(h)
             a = h @ W.T
         a -= a.max(axis=1, keepdims=True)           # f = softmax(a^[L]) per row

@@ -170,14 +170,16 @@ def test_fast_float32_tracks_the_float64_template_loop(digits):
 def test_fast_engine_trains_on_one_blas_thread_and_evaluates_on_all_blas_threads(digits, monkeypatch):
     x, y, xv, yv = digits
     calls = []  # (thread, BLAS threads) of every sigmoid the engine computes
-    expit = scratch_engine.expit
 
-    def spy(*args, **kwargs):
-        blas = frozenset(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
-        calls.append((threading.get_ident(), blas))
-        return expit(*args, **kwargs)
+    def spy(sigmoid):
+        def recorded(*args, **kwargs):
+            blas = frozenset(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+            calls.append((threading.get_ident(), blas))
+            return sigmoid(*args, **kwargs)
+        return recorded
 
-    monkeypatch.setattr(scratch_engine, "expit", spy)
+    for name in ("expit", "_sigmoid"):  # per sample / whole batches
+        monkeypatch.setattr(scratch_engine, name, spy(getattr(scratch_engine, name)))
     net = NeuralNetwork([784, 16, 10], epochs=1, learning_rate=1.5)
     with threadpool_limits(limits=2, user_api="blas"):  # two threads even on a one-core machine
         history = net.fit(x, y, xv, yv, verbose=False, fast=True)
