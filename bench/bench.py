@@ -1,6 +1,6 @@
 """Speed, accuracy and memory of the three networks on this machine (``make bench``).
 
-    python bench/bench.py                          # the benchmark (~10 min), writes bench/results.{md,json,png}
+    python bench/bench.py                          # the benchmark (~6 min quiet), writes bench/results.{md,json,png}
     python bench/bench.py --notebook               # ... and the wall time of the default notebook run
     python bench/bench.py --full-scale DIR         # ... and full MNIST from the four IDX files in DIR
     python bench/bench.py --quick --out /tmp/b     # smoke run with tiny sizes (CI)
@@ -138,6 +138,9 @@ def plan(args):
     return speed, accuracy, full
 
 
+LOAD = []  # the 1-minute load average after each run
+
+
 def run_jobs(jobs, grouped, log):
     """Each job in a fresh interpreter, one at a time (``grouped``: one interpreter per framework)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore::DeprecationWarning")
@@ -161,6 +164,7 @@ def run_jobs(jobs, grouped, log):
                 (f"ERROR {r['error'].splitlines()[0][:200]}" if r.get("error") else
                  f"{r['samples_per_s']:,.0f} samples/s, val {r['val_accuracy']}"))
         results += got
+        LOAD.append(os.getloadavg()[0])
     return results
 
 
@@ -304,9 +308,13 @@ def write_markdown(path, s):
       f"| Python | {m['python']} |")
     w(f"| numpy / torch / tensorflow / keras / scikit-learn | {m['versions']} |\n| BLAS | {m['blas']} |")
     w(f"| load average (1 / 5 / 15 min) before / after | {m['load_before']} / {m['load_after']} |")
-    if max(m["load_before"][0], m["load_after"][0]) > 1.0:
-        w("\n**The machine was shared** (load above 1 on 2 cores): absolute speeds are lower bounds; the "
-          "side-by-side ratios, measured in adjacent fresh processes and interleaved rounds, are the figures to read.")
+    if m.get("load_during"):
+        w(f"| 1-min load after each run, median / max (this benchmark adds 1-2) | {m['load_during'][0]} / "
+          f"{m['load_during'][1]} |")
+    if m["load_before"][0] > 0.5 or (m.get("load_during") or [0])[0] > 2.5:
+        w("\n**The machine was shared** with other jobs: absolute speeds are lower bounds; the side-by-side ratios, "
+          "measured in adjacent processes (PyTorch: in one process, epoch by epoch) and interleaved rounds, are "
+          "the figures to read.")
     w("\n## Goals\n\n| goal | measured | met? |\n|---|---|---|")
     for g in s["goals"]:
         met = "not measured" if g["met"] is None else ("**met**" if g["met"] else "**not met**")
@@ -326,7 +334,7 @@ def write_markdown(path, s):
       f"{', '.join(f'{v} at batch {k}' for k, v in TIMED_EPOCHS.items())} (after a 256-sample warm-up; Keras: one "
       f"more epoch, the first left out); the table gives the best of {s['rounds']} interleaved rounds, the least "
       "disturbed on a shared machine. *samples/s* and *train*: training only; *epoch*: the whole fit per epoch, "
-      "evaluation included. Memory: peak RSS of training above the RSS before it.\n")
+      "evaluation included. Memory: peak RSS of the timed training above the RSS before it (after the warm-up).\n")
     w("| run | batch | samples/s | per round | train | epoch | torch threads | memory |")
     w("|---|---:|---:|---|---:|---:|---:|---:|")
     for key, r in s["speed"].items():
@@ -431,6 +439,7 @@ def main(argv=None):
                                      for jobs in (speed_jobs, accuracy_jobs, full_jobs))
         notebook = measure_notebook(log) if args.notebook else {}
         machine["load_after"] = [round(x, 2) for x in os.getloadavg()]
+        machine["load_during"] = [round(float(np.median(LOAD)), 2), round(max(LOAD), 2)] if LOAD else None
         sgemm = max(sgemm, *measure_sgemm(args.quick))
         s = summarise(args, machine, sgemm, speed, accuracy, full, notebook, time.perf_counter() - start)
         (args.out / "results.json").write_text(json.dumps(s, indent=1) + "\n")
