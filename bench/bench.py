@@ -329,7 +329,7 @@ def write_markdown(path, s):
         goal = f"{p['goal']} (issue {p['issue']})" if p["goal"] else ""
         w(f"| {p['first']} | {p['second']} | {p['batch_size']} | {p['timed']} | "
           f"{f'{r:.2f} | {1 / r:.2f}' if r else '– | –'} | {goal} |")
-    w(f"\n## Speed (network {NETWORK}, {N_TRAIN if not s['quick'] else 100} training digits)\n")
+    w(f"\n## Speed (network {NETWORK}, {N_TRAIN if not s['quick'] else 100} of the embedded digits)\n")
     w(f"Each round is a fresh interpreter per row, timing the median epoch of "
       f"{', '.join(f'{v} at batch {k}' for k, v in TIMED_EPOCHS.items())} (after a 256-sample warm-up; Keras: one "
       f"more epoch, the first left out); the table gives the best of {s['rounds']} interleaved rounds, the least "
@@ -351,7 +351,8 @@ def write_markdown(path, s):
         w(f"\n## {title}\n")
         if title == "Accuracy":
             w("Validation accuracy after the last epoch. Course scale: the notebook's parameters (scratch: the "
-              "default template loop); 4000/1000: each network's mini-batch setting. Splits stratified, seed 42; "
+              "default template loop); 4000/1000: each network's mini-batch setting. The embedded digits, splits "
+              "stratified, seed 42; "
               "scikit-learn: `MLPClassifier` with the same hidden layers, `random_state=42`, its defaults otherwise "
               "(ReLU, Adam, batch 200, up to 200 iterations).\n")
         elif not rows:

@@ -21,12 +21,12 @@ sys.path.insert(0, str(BENCH))
 
 import bench  # noqa: E402
 import runners  # noqa: E402
-from mnist import load_mnist, train_val_split  # noqa: E402
+from mnist import load_embedded, train_val_split  # noqa: E402
 
 
 def write_idx(folder, n_train=300, n_test=100):
     """The four MNIST IDX files (plain, uncompressed) holding embedded digits."""
-    images, labels = load_mnist()
+    images, labels = load_embedded()
     x, y, xt, yt = train_val_split(images, labels, n_train, n_test, seed=0)
     for stem, arr in (("train-images-idx3-ubyte", x), ("train-labels-idx1-ubyte", y),
                       ("t10k-images-idx3-ubyte", xt), ("t10k-labels-idx1-ubyte", yt)):
