@@ -29,7 +29,7 @@ __all__ = [
 def _as_float(x):
     """``x`` as a floating array; float32/float64 kept, anything else -> float64."""
     x = np.asarray(x)
-    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
 
 
 # --------------------------------------------------------------------------- sigmoid
