@@ -13,7 +13,7 @@ those of the default run.  ``make run ARGS="-p epochs 5"`` passes the arguments 
 import argparse
 import ast
 import logging
-import shutil
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,12 +65,26 @@ def main(argv=None):
         print(f">> FAILED in cell {err.cell_index}: {err.ename}: {err.evalue}\n>> partial notebook: {running}",
               file=sys.stderr, flush=True)
         return 1
-    shutil.move(running, output)
+    _record_relative_paths(running, output)
+    running.unlink()
     seconds = time.perf_counter() - start
     figures = Path(parameters.get("figures_dir", ROOT / "figures"))
     figures = figures if figures.is_absolute() else ROOT / figures
     print(f">> done in {seconds:.1f} s\n>> executed notebook: {output}\n>> figures: {figures}/", flush=True)
     return 0
+
+
+def _record_relative_paths(running, output):
+    """Write ``running`` to ``output`` with papermill's record of both paths relative to the
+    repository, so that the committed notebook names no folder of the machine that ran it."""
+    import nbformat
+
+    nb = nbformat.read(running, as_version=4)
+    record = nb.metadata.get("papermill", {})
+    for key, path in (("input_path", NOTEBOOK), ("output_path", output)):
+        if key in record:
+            record[key] = os.path.relpath(path, ROOT)
+    nbformat.write(nb, output)
 
 
 if __name__ == "__main__":

@@ -108,3 +108,15 @@ def test_committed_notebook_has_outputs_team_and_progress():
     images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                  if "image/png" in o.get("data", {}))
     assert images >= 7  # digits, three accuracy plots, comparison, confusion matrix, misclassified
+
+
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~])/(?:root|home|Users|tmp|work|var|private)/|[A-Za-z]:\\\\Users\\\\")
+
+
+def test_committed_notebook_names_no_folder_of_the_machine_that_ran_it():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    texts = [_text(cell) for cell in nb.cells if cell.cell_type == "code"]
+    texts.append(str(nb.metadata.get("papermill", {})))
+    found = [m.group(0) for text in texts for m in [ABSOLUTE_PATH.search(text)] if m]
+    assert not found, f"machine paths in the committed notebook: {found}"
+    assert nb.metadata.papermill.input_path == "MNIST_classification.ipynb"
