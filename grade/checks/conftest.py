@@ -99,7 +99,11 @@ def call(what, fn, *args, **kwargs):
     except Fail:
         raise
     except Exception as err:  # noqa: BLE001 -- any error of student code is a finding, not a crash
-        raise Fail(f"`{what}` raised {type(err).__name__}: {_short(err)}{_where(err)}") from None
+        text = str(err)
+        if "in user code:" in text:  # a TensorFlow graph error: its last line says what went wrong
+            text = [line for line in text.splitlines() if line.strip()][-1].strip()
+            text = text.removeprefix(f"{type(err).__name__}: ")
+        raise Fail(f"`{what}` raised {type(err).__name__}: {_short(text)}{_where(err)}") from None
     finally:
         sys.stdout, sys.stderr = saved
         PRINTED["total"] += out.total
