@@ -75,8 +75,10 @@ class NeuralNetworkTf(tf.keras.Sequential):
                 self.add(tf.keras.layers.Dense(sizes[i], activation='sigmoid'))
                 # End of repair 2 (continued).
 
+    # Mistake 1 (continued): nothing flattens the (n, 28, 28) images into the rows Dense layers take.
+    # Repair 1 (continued):
     def call(self, inputs, training=None, mask=None, **kwargs):
-        """Forward pass; flattens ``(n, 28, 28)`` images to rows ``(n, 784)`` first (repair 1).
+        """Forward pass; flattens ``(n, 28, 28)`` images to rows ``(n, 784)`` first.
 
         Rows ``(n, sizes[0])`` pass unchanged; any other number of features per sample is
         an error. Written with dynamic shapes because ``predict`` may trace with unknown rank.
@@ -84,6 +86,7 @@ class NeuralNetworkTf(tf.keras.Sequential):
         rows = tf.reshape(inputs, tf.stack([tf.shape(inputs)[0], -1]))  # keep n, flatten the rest
         rows = tf.ensure_shape(rows, [None, self.sizes[0]])
         return super().call(rows, training=training, mask=mask, **kwargs)
+    # End of repair 1 (continued).
 
     def compile_and_fit(self, x_train, y_train,
                         epochs=50, learning_rate=0.01,

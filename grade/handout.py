@@ -31,6 +31,7 @@ from .runner import REPO, local_imports
 TOP_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py", "mnist.py",
              "plots.py", "run_notebook.py")
 COPY_AS_IS = ("requirements.txt", "LICENSE", ".gitignore")
+NOT_IN_HANDOUT = ("scratch_engine.py",)  # the answer's fast engine: a complete forward and backward pass
 NOTEBOOK = "MNIST_classification.ipynb"
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<init> \(init\))?[ \t]*$")
@@ -88,9 +89,9 @@ def restore_mistakes(lines, where="<text>"):
                                    f"'# Repair {n}:' must be a template line commented out with '# '")
             old.append(indent + lines[j][len(indent) + 2:])
             j += 1
-        if j == len(lines) or not old:
-            raise HandoutError(f"{where}:{i + 1}: '# Mistake {n}:' needs the template's lines commented out, "
-                               f"then '# Repair {n}:'")
+        if j == len(lines):
+            raise HandoutError(f"{where}:{i + 1}: '# Mistake {n}:' needs the template's lines commented out "
+                               f"(none where the repair only adds lines), then '# Repair {n}:'")
         k = j + 1
         while k < len(lines) and lines[k].rstrip() != end:
             k += 1
@@ -124,10 +125,17 @@ def handout_source(text, where="<text>", tensorflow=False):
     return "\n".join(lines)
 
 
+TEAM_CELL = """# Team number: ____
+# Name, matriculation number
+# Name, matriculation number"""
+
+
 def handout_notebook(nb, where=NOTEBOOK):
     nb = json.loads(json.dumps(nb))  # a deep copy
     nb.get("metadata", {}).pop("papermill", None)
     for k, cell in enumerate(nb.get("cells", [])):
+        if k == 0 and cell.get("cell_type") == "code":  # the answer's team, blanked for the students
+            cell["source"] = TEAM_CELL
         meta = cell.get("metadata", {})
         for key in ("papermill", "execution"):
             meta.pop(key, None)
@@ -165,7 +173,7 @@ def build_handout(src=REPO, out=REPO / "build" / "handout"):
     for name in TOP_FILES:
         if (src / name).is_file():
             files.update(local_imports(src, name))
-    for rel in sorted(files):
+    for rel in sorted(files - set(NOT_IN_HANDOUT)):
         text = (src / rel).read_text(encoding="utf-8")
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_text(handout_source(text, rel, tensorflow=rel == "network_tensorflow.py"), encoding="utf-8")

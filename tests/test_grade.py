@@ -71,6 +71,8 @@ def test_handout_earns_no_implementation_point(graded):
     assert "binary cross-entropy is kept" in msg["keras.loss"]
     assert "optimizer got an empty parameter list" in msg["torch.forward"]  # the layers are a TODO
     assert "no outputs" in msg["notebook.executed"]
+    assert r.items["notebook.team"]["points"] == 0  # the answer's team is blanked in the handout
+    assert r.items["keras.input"]["points"] == 0  # the flattening is part of repair 1
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
@@ -167,6 +169,9 @@ def test_mistakes_come_back_as_the_template_wrote_them():
     assert restore_mistakes(src) == ["        for i in range(0, n):", "            pass", "        loss = Bad()", "z"]
     with pytest.raises(HandoutError, match="Repair 1:' is never closed"):
         restore_mistakes(src[:5])
+    added = ["    # Mistake 1 (continued): nothing flattens.", "    # Repair 1 (continued):",
+             "    def call(self, x):", "        return x", "    # End of repair 1 (continued).", "    z"]
+    assert restore_mistakes(added) == ["    z"]  # a repair that only adds lines leaves nothing behind
     with pytest.raises(HandoutError, match="commented out"):
         restore_mistakes(["    # Mistake 3: why.", "    loss = Bad()", "    # Repair 3:"])
 
