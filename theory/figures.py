@@ -376,14 +376,19 @@ def plot_sizes(res):
     n = res["train_sizes"]
     ax.plot(n, _pct(res["test_error"]), "o-", color=COLORS["test"], label="test error")
     ax.plot(n, _pct(res["train_error"]), "s-", color=COLORS["train"], label="training error")
-    ax.set_xscale("log")
-    ax.set_xticks(n)
-    ax.set_xticklabels([str(v) for v in n])
-    ax.set_xticks([], minor=True)
+    _log_ticks(ax, n)
     ax.set_xlabel("training-set size (digits, log scale)")
     _measured_axes(ax, 100)
     _finish(fig, ax, 3, 1)
     _save(fig, "error_vs_training_size.pdf")
+
+
+def _log_ticks(ax, values, base=10):
+    """A log x-axis labelled at exactly ``values`` (no minor ticks)."""
+    ax.set_xscale("log", base=base)
+    ax.set_xticks(values)
+    ax.set_xticklabels([str(v) for v in values])
+    ax.set_xticks([], minor=True)
 
 
 def plot_complexity(res):
@@ -396,10 +401,7 @@ def plot_complexity(res):
         ax.plot(w, _pct(res[key + "_error_mean"]), style, color=COLORS[key], label=name)
     ax.axvline(res["chosen_hidden"], color="black", ls=":", lw=1.5,
                label="most complex model supported")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(w)
-    ax.set_xticklabels([str(v) for v in w])
-    ax.set_xticks([], minor=True)
+    _log_ticks(ax, w, base=2)
     ax.set_xlim(w[0] / 1.2, w[-1] * 1.2)
     ax.set_xlabel("model complexity: hidden units (log scale)")
     _measured_axes(ax, 95)
