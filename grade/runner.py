@@ -11,16 +11,15 @@ import concurrent.futures
 import hashlib
 import json
 import os
-import resource
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import isolation
 
 GRADE_DIR = Path(__file__).resolve().parent
 REPO = GRADE_DIR.parent
@@ -39,11 +38,6 @@ SETTINGS = {
     "timeouts": {"item": 30, "learns": 45},  # seconds per item (pytest-timeout)
 }
 PART_LIMIT = 180  # seconds: the wall-clock limit of one part's subprocess (a backstop)
-FILE_SIZE_LIMIT = 256 * 2**20  # bytes any file written by a part may reach (RLIMIT_FSIZE)
-LOG_CAP = 64 * 1024  # bytes of a part's own console output kept for the report
-COPY_IGNORE = {".git", ".venv", "venv", "__pycache__", "build", ".ipynb_checkpoints", "node_modules",
-               ".pytest_cache"}
-COPY_MAX_FILE = 50 * 2**20  # larger files are not copied (a submission is source, a notebook, a PDF)
 
 
 @dataclass(frozen=True)
@@ -133,7 +127,7 @@ def pdf_files(folder):
     found = []
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if any(p.startswith(".") or p in COPY_IGNORE for p in rel.parts[:-1]):
+        if any(p.startswith(".") or p in isolation.COPY_IGNORE for p in rel.parts[:-1]):
             continue
         if path.suffix.lower() == ".pdf" and path.is_file():
             found.append(str(rel))
@@ -187,54 +181,6 @@ def prepare_data(cache_dir):
 
 
 # --------------------------------------------------------------------------- running a part
-_NETNS = None
-
-
-def _netns_prefix():
-    """``unshare --net`` (no network interface at all) where this machine allows it, else nothing."""
-    global _NETNS
-    if _NETNS is None:
-        _NETNS = []
-        for prefix in (["unshare", "--net"], ["unshare", "--map-root-user", "--net"]):
-            try:
-                if subprocess.run([*prefix, "true"], capture_output=True, timeout=10).returncode == 0:
-                    _NETNS = prefix
-                    break
-            except (OSError, subprocess.SubprocessError):
-                pass
-    return _NETNS
-
-
-def _copy_submission(src, dst):
-    def ignore(folder, names):
-        skip = set()
-        for n in names:
-            p = Path(folder) / n
-            if n in COPY_IGNORE or (p.is_file() and not p.is_symlink() and p.stat().st_size > COPY_MAX_FILE):
-                skip.add(n)
-        return skip
-    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
-
-
-def _limits():
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _environment(run, submission, settings_file):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTHON", "PYTEST")) and k not in ("MNIST_PATH",)}
-    home = run / "home"
-    home.mkdir()
-    env.update(GRADE_SUBMISSION=str(submission), GRADE_SETTINGS=str(settings_file), HOME=str(home),
-               KERAS_HOME=str(home / ".keras"), MPLCONFIGDIR=str(home / "mpl"), MPLBACKEND="Agg",
-               XDG_CACHE_HOME=str(home / ".cache"), TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
-               PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", PYTHONNOUSERSITE="1")
-    return env
-
-
 def run_part(folder, part, data_path, cache_dir=None, key=None, timeouts=None):
     """Grade one part of one submission (from the cache when its files were graded before)."""
     folder = Path(folder)
@@ -263,7 +209,7 @@ def run_part(folder, part, data_path, cache_dir=None, key=None, timeouts=None):
 
 def _run_part_in(run, folder, part, data_path, timeouts=None):
     submission = run / "submission"
-    _copy_submission(folder, submission)
+    isolation.copy_submission(folder, submission)
     checks = run / "checks"
     shutil.copytree(CHECKS, checks, ignore=shutil.ignore_patterns("__pycache__"))
     (checks / "pytest.ini").write_text("[pytest]\naddopts =\n")
@@ -272,29 +218,14 @@ def _run_part_in(run, folder, part, data_path, timeouts=None):
     settings_file.write_text(json.dumps({**SETTINGS, "data": str(data_path), "timeouts": timeouts}))
     report = run / "report.json"
     log_path = run / "console.log"
-    cmd = [*_netns_prefix(), sys.executable, "-m", "pytest", *[str(checks / t) for t in part.tests],
+    cmd = [*isolation.netns_prefix(), sys.executable, "-m", "pytest", *[str(checks / t) for t in part.tests],
            "-c", str(checks / "pytest.ini"), "--rootdir", str(checks), "-p", "no:cacheprovider",
            "-q", "--tb=line", "--no-header", f"--timeout={timeouts['item']}",
            "--timeout-method=signal", "--json-report", f"--json-report-file={report}",
            "--json-report-omit", "collectors", "log", "streams", "warnings", "keywords"]
-    killed = False
     part_limit = min(PART_LIMIT, timeouts["learns"] + timeouts["item"] * len(part.items) + 60)
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=submission, env=_environment(run, submission, settings_file),
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_limits)
-        try:
-            proc.wait(timeout=part_limit)
-        except subprocess.TimeoutExpired:
-            killed = True
-        finally:
-            try:  # the whole process group: the student's code may have started children
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-    with open(log_path, "rb") as fh:
-        console = fh.read(LOG_CAP).decode("utf-8", "replace")
+    returncode, killed, console = isolation.run_limited(
+        cmd, submission, isolation.environment(run, submission, settings_file), part_limit, log_path)
     tests = []
     if report.is_file():
         try:
@@ -323,15 +254,15 @@ def _run_part_in(run, folder, part, data_path, timeouts=None):
     if killed:
         why = (f"not graded: the {part.name} checks were stopped after {part_limit} s (their time limit); an "
                f"endless loop that ignores interrupts?")
-    elif proc.returncode not in (0, 1):
+    elif returncode not in (0, 1):
         why = (f"not graded: the process running the {part.name} checks ended abruptly (exit status "
-               f"{proc.returncode}), e.g. os._exit() or a crash in native code; its last output: "
+               f"{returncode}), e.g. os._exit() or a crash in native code; its last output: "
                f"{' '.join(console[-300:].split())}")
     else:
         why = f"not graded: the {part.name} checks did not report this item; console output: {' '.join(console[-300:].split())}"
     for item in part.items:
         items.setdefault(item, {"fraction": 0.0, "message": why, "code": "not_run"})
-    cacheable = not killed and not timed_out and proc.returncode in (0, 1) and len(tests) == len(part.items)
+    cacheable = not killed and not timed_out and returncode in (0, 1) and len(tests) == len(part.items)
     return PartResult(items={i: items[i] for i in part.items}), cacheable
 
 
