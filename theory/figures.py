@@ -30,6 +30,7 @@ Run: ``python theory/figures.py [--mnist PATH]`` (about 1.5-2 minutes on 2 cores
 """
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -258,14 +259,24 @@ def _save(fig, name):
     plt.close(fig)
 
 
+@contextlib.contextmanager
+def _sketch(name, xlabel):
+    """A hand-drawn figure at print width: draw on the axes it yields; it is labelled and saved after."""
+    with plt.xkcd(scale=0.6, length=120, randomness=2):
+        plt.rcParams["font.family"] = "DejaVu Sans"
+        fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
+        yield ax
+        _sketch_axes(ax, xlabel)
+        fig.tight_layout()
+        _save(fig, name)
+
+
 def sketch_size():
     x = np.linspace(0.02, 1, 200)
     floor = 0.3
     train = floor * (1 - np.exp(-x / 0.45))
     test = floor + 0.55 * np.exp(-x / 0.45)
-    with plt.xkcd(scale=0.6, length=120, randomness=2):
-        plt.rcParams["font.family"] = "DejaVu Sans"
-        fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
+    with _sketch("sketch_size.pdf", "training-set size (increasing rightwards)") as ax:
         ax.plot(x, test, color=COLORS["test"], lw=2)
         ax.plot(x, train, color=COLORS["train"], lw=2)
         ax.axhline(floor, color="grey", ls="--", lw=1)
@@ -277,9 +288,6 @@ def sketch_size():
         ax.annotate("", xy=(x[i], test[i]), xytext=(x[i], train[i]),
                     arrowprops={"arrowstyle": "<->", "color": "black", "lw": 1})
         ax.text(x[i] - 0.02, test[i] + 0.05, "gap: shrinks as\nthe set grows", fontsize=SMALL_PT, ha="center")
-        _sketch_axes(ax, "training-set size (increasing rightwards)")
-        fig.tight_layout()
-        _save(fig, "sketch_size.pdf")
 
 
 def sketch_complexity():
@@ -287,9 +295,7 @@ def sketch_complexity():
     train = 0.72 * np.exp(-3.2 * x)
     test = train + 0.12 + 0.55 * x**2
     best = x[np.argmin(test)]
-    with plt.xkcd(scale=0.6, length=120, randomness=2):
-        plt.rcParams["font.family"] = "DejaVu Sans"
-        fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
+    with _sketch("sketch_complexity.pdf", "model complexity (increasing rightwards)") as ax:
         ax.plot(x, test, color=COLORS["test"], lw=2)
         ax.plot(x, train, color=COLORS["train"], lw=2)
         ax.axvline(best, color="black", ls=":", lw=1.5)
@@ -298,9 +304,6 @@ def sketch_complexity():
         ax.text(0.88, 0.09, "training error", color=COLORS["train"], fontsize=TEXT_PT, ha="center")
         ax.text(best / 2, 0.03, "underfitting\n(high bias)", fontsize=SMALL_PT, ha="center")
         ax.text((best + 1) / 2 - 0.03, 0.2, "overfitting\n(high variance)", fontsize=SMALL_PT, ha="center")
-        _sketch_axes(ax, "model complexity (increasing rightwards)")
-        fig.tight_layout()
-        _save(fig, "sketch_complexity.pdf")
     return float(best)
 
 
@@ -311,9 +314,7 @@ def sketch_epochs():
     wiggle = 0.012 * np.sin(37 * x) + 0.008 * np.sin(71 * x + 1)
     val = test - 0.03 + wiggle  # a finite validation set: a noisy estimate of the test error
     stop = int(np.argmin(val))
-    with plt.xkcd(scale=0.6, length=120, randomness=2):
-        plt.rcParams["font.family"] = "DejaVu Sans"
-        fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
+    with _sketch("sketch_epochs.pdf", "training epochs (increasing rightwards)") as ax:
         ax.plot(x, test, color=COLORS["test"], lw=2)
         ax.plot(x, val, color=COLORS["val"], lw=2, ls="--")
         ax.plot(x, train, color=COLORS["train"], lw=2)
@@ -326,9 +327,6 @@ def sketch_epochs():
         j = np.searchsorted(x, 0.8)
         ax.text(x[j], val[j] - 0.05, "validation error", color=COLORS["val"], fontsize=TEXT_PT, ha="center", va="top")
         ax.text(0.98, 0.07, "training error", color=COLORS["train"], fontsize=TEXT_PT, ha="right")
-        _sketch_axes(ax, "training epochs (increasing rightwards)")
-        fig.tight_layout()
-        _save(fig, "sketch_epochs.pdf")
     return float(x[stop])
 
 
