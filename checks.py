@@ -1,4 +1,4 @@
-"""Argument checks for the public entry points of the three networks and ``make_loader``.
+"""Argument checks for the public entry points of the networks and the data helpers.
 
 One policy, as in scikit-learn and Keras: a ``TypeError`` when an argument has the wrong
 type, a ``ValueError`` when its type is right but its value is not.  One message form,
@@ -7,9 +7,11 @@ Keras'::
     Argument `epochs` must be a positive integer. Received: epochs=2.5 (of type float)
 
 Each check returns the argument as the plain type its caller works with (``int``,
-``float``, ``bool``, ``list`` of ``int``); the array checks return the array unchanged.
-Arrays may be NumPy arrays or framework tensors: only ``.shape``, ``.dtype`` and, for the
-value checks, ``numpy.asarray`` are used.  Nothing here imports a framework.
+``float``, ``bool``, ``list`` of ``int``); the array checks return NumPy arrays and
+framework tensors unchanged, and anything else array-like (a list, a pandas DataFrame) as
+a NumPy array.  Only ``.shape``, ``.dtype`` and ``numpy.asarray`` are used: nothing here
+imports a framework.  The checks never change what valid input does: they only refuse, early
+and by name, what the code behind them would fail on later, or silently get wrong.
 """
 
 import math
@@ -17,14 +19,18 @@ import numbers
 
 import numpy as np
 
-__all__ = ["integer", "positive_integer", "positive_number", "boolean", "one_of", "layer_sizes", "pair",
-           "features", "one_hot", "labels", "same_length"]
+__all__ = ["integer", "positive_integer", "positive_number", "boolean", "one_of", "float_dtype", "layer_sizes",
+           "pair", "features", "one_hot", "labels", "same_length", "training_data", "loader"]
 
 
 def _describe(value):
     """How a received value is shown: arrays by shape and dtype, everything else by repr."""
+    if isinstance(value, type):  # a class such as np.float16 has `shape` and `dtype` descriptors
+        return f"{value.__module__}.{value.__qualname__} (a type)"
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"array of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if hasattr(value, "shape") and hasattr(value, "dtypes"):  # a pandas DataFrame
+        return f"{type(value).__name__} of shape {tuple(value.shape)}"
     text = repr(value)
     return (text if len(text) <= 80 else text[:77] + "...") + f" (of type {type(value).__name__})"
 
@@ -81,9 +87,30 @@ def boolean(name, value):
 
 def one_of(name, value, options):
     """One of ``options`` (compared with ``==``), returned unchanged."""
-    if value not in options:
+    if not any(_equal(value, option) for option in options):
         _fail(ValueError, name, "one of " + ", ".join(map(repr, options)), value)
     return value
+
+
+def _equal(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. an array compared with a string
+        return False
+
+
+def float_dtype(name, value, options=("float32", "float64")):
+    """A floating dtype among ``options`` (``np.float32``, ``"float32"``, ``np.dtype(...)``), as ``np.dtype``."""
+    expected = "one of the dtypes " + ", ".join(options)
+    try:
+        dtype = np.dtype(value) if value is not None else None  # np.dtype(None) would be float64
+    except TypeError:
+        dtype = None
+    if dtype is None:
+        _fail(TypeError, name, expected, value)
+    if dtype.name not in options:
+        _fail(ValueError, name, expected, value)
+    return dtype
 
 
 def layer_sizes(name, value):
@@ -122,8 +149,7 @@ def features(name, x, n_features, *, batch_only=False, images=False, dtype=None)
         expected = f"one sample of shape ({n_features},) or a batch of shape (n, {n_features})"
     if images:
         expected += f" or images of shape (n, ...) with {n_features} values each"
-    if not hasattr(x, "shape"):
-        x = np.asarray(x)
+    x = _array(name, x, expected)
     if dtype is None and _kind(x) not in "biuf":
         _fail(TypeError, name, expected + " of real numbers", x)
     if dtype == "floating" and _kind(x) != "f":
@@ -141,6 +167,16 @@ def features(name, x, n_features, *, batch_only=False, images=False, dtype=None)
     return x
 
 
+def _array(name, x, expected):
+    """``x`` if it is a NumPy array or a tensor (has ``.shape`` and ``.dtype``), else ``np.asarray(x)``."""
+    if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, type):
+        return x
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError):  # e.g. ragged nested lists
+        _fail(TypeError, name, expected, x)
+
+
 def _kind(x):
     """NumPy's kind letter of an array's or tensor's dtype ('f', 'i', 'u', 'b'; 'O' if unknown)."""
     try:
@@ -152,8 +188,7 @@ def _kind(x):
 def one_hot(name, y, n_samples, n_classes):
     """One-hot targets of shape ``(n_samples, n_classes)``: each row one 1 and zeros."""
     expected = f"one-hot targets of shape ({n_samples}, {n_classes})"
-    if not hasattr(y, "shape"):
-        y = np.asarray(y)
+    y = _array(name, y, expected)
     if tuple(y.shape) != (n_samples, n_classes):
         if len(y.shape) == 1:
             expected += " (integer labels y become one-hot with mnist.one_hot(y))"
@@ -169,8 +204,7 @@ def one_hot(name, y, n_samples, n_classes):
 def labels(name, y, n_samples, n_classes):
     """Integer class labels of shape ``(n_samples,)`` in ``0 .. n_classes - 1``."""
     expected = f"integer labels of shape ({n_samples},) in 0..{n_classes - 1}"
-    if not hasattr(y, "shape"):
-        y = np.asarray(y)
+    y = _array(name, y, expected)
     if _kind(y) not in "iu":
         _fail(TypeError, name, expected, y)
     values = np.asarray(y)
@@ -184,3 +218,26 @@ def same_length(name_a, a, name_b, b):
     if len(a) != len(b):
         raise ValueError(f"Arguments `{name_a}` and `{name_b}` must hold the same number of samples. "
                          f"Received: {len(a)} and {len(b)}")
+
+
+def training_data(n_features, n_classes, x_train, y_train, x_val, y_val):
+    """The scratch network's ``fit`` arguments: rows ``(n, n_features)`` and one-hot ``(n, n_classes)``.
+
+    Returns the four as arrays (see the module docstring): the training loop gets rows.
+    """
+    x_train = features("x_train", x_train, n_features, batch_only=True)
+    y_train = one_hot("y_train", y_train, len(x_train), n_classes)
+    x_val = features("x_val", x_val, n_features, batch_only=True)
+    y_val = one_hot("y_val", y_val, len(x_val), n_classes)
+    return x_train, y_train, x_val, y_val
+
+
+def loader(name, value):
+    """A data loader: iterable, with a non-empty ``.dataset`` (``compute_accuracy`` divides by its length)."""
+    expected = "a DataLoader (an iterable of (x, y) batches with a non-empty .dataset)"
+    dataset = getattr(value, "dataset", None)
+    if dataset is None or not hasattr(value, "__iter__") or not hasattr(dataset, "__len__"):
+        _fail(TypeError, name, expected, value)
+    if len(dataset) == 0:
+        _fail(ValueError, name, expected, value)
+    return value

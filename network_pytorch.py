@@ -1,244 +1,155 @@
-"""Part 2 (PyTorch): the course's ``NeuralNetworkTorch``, in the idiom of PyTorch's examples/mnist.
+# BEGIN ANSWER ONLY
+"""Part 2.1 (b): the course's ``NeuralNetworkTorch``, with the five pieces students write.
 
-``sizes[0]`` inputs, one ``nn.Linear`` per consecutive pair of ``sizes``, sigmoid hidden
-activations, softmax output, cross-entropy, plain stochastic gradient descent (``optim.SGD``).
-Symbols follow ``theory/theory.tex``: ``a`` is a pre-activation, ``h = sigmoid(a)`` a hidden
-activation, ``f = softmax(a)`` the output, ``eta`` the learning rate.
+The given code is the template's (``../shared/TEMPLATE.md``); the students' part sits between
+``# BEGIN SOLUTION`` and ``# END SOLUTION`` (``make handout`` turns it back into TODOs).  One
+``nn.Linear`` per consecutive pair of ``sizes``, sigmoid hidden layers, softmax output,
+cross-entropy, plain SGD.  Symbols as in ``theory/theory.tex``: ``a`` a pre-activation,
+``h = sigma(a)`` a hidden activation, ``f = softmax(a^[L])`` the output.
 
-``forward`` returns the output layer's pre-activations ``a`` (the logits), and the loss is
-``F.cross_entropy(a, y) = -(1/n) sum_i log softmax(a_i)[y_i]``: the softmax is applied once,
-inside the loss, as a stable log-softmax (examples/mnist pairs ``log_softmax`` with
-``nll_loss``, the same thing in two calls).  Prediction takes ``argmax a = argmax softmax(a)``.
-
-Shapes: a batch is ``(n, sizes[0])``; image batches ``(n, 1, 28, 28)`` are flattened by
-:meth:`NeuralNetworkTorch._flatten`.  Labels are integer class indices ``(n,)``.
-
-:func:`make_loader` builds the loaders the course notebook builds (images ``(1, 28, 28)``
-normalised with mean 0.5 and std 0.5, integer labels) from the raw arrays of
-:func:`mnist.load_mnist`, without torchvision.
+``fit`` receives loaders of image batches ``(n, 1, 28, 28)`` and integer labels (as
+``mnist.make_loader`` builds them), flattens the images and one-hot encodes the labels
+before the student's methods see them; ``compute_accuracy`` passes unflattened batches to
+``predict``.
 """
-
-import math
+# END ANSWER ONLY
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.optim as optim
-from torch.utils.data import TensorDataset
+# BEGIN ANSWER ONLY
 
 import checks
-from mnist import IMAGE_SHAPE, N_CLASSES
-
-__all__ = ["NeuralNetworkTorch", "BatchLoader", "make_loader"]
-
-NORMALISE_MEAN = 0.5  # the course notebook's transforms.Normalize((0.5,), (0.5,))
-NORMALISE_STD = 0.5
+# END ANSWER ONLY
 
 
 class NeuralNetworkTorch(nn.Module):
-    """Fully connected network: sigmoid hidden layers, softmax output, cross-entropy, SGD.
-
-    Parameters
-    ----------
-    sizes : list of int
-        ``sizes[0]`` input features, ``sizes[-1]`` classes, hidden layer widths in between.
-    epochs : int
-        Passes over the training loader made by :meth:`fit`.
-    learning_rate : float
-        SGD step size ``eta``.
-    random_state : int
-        Seed given to ``torch.manual_seed`` before the layers are created.
-    """
-
     def __init__(self, sizes, epochs=10, learning_rate=0.01, random_state=1):
+        '''
+        TODO: Create the layers of the network from `sizes` here, before the optimizer is
+        created (the optimizer needs the parameters of the layers).
+        '''
         super().__init__()
-        self.sizes = sizes = checks.layer_sizes("sizes", sizes)
-        self.epochs = checks.positive_integer("epochs", epochs)
-        self.learning_rate = checks.positive_number("learning_rate", learning_rate)
-        self.random_state = checks.integer("random_state", random_state, minimum=0)
+        # BEGIN ANSWER ONLY
+        self.sizes = checks.layer_sizes("sizes", sizes)
+        checks.positive_integer("epochs", epochs)
+        checks.positive_number("learning_rate", learning_rate)
+        checks.integer("random_state", random_state, minimum=0)
+        # END ANSWER ONLY
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.random_state = random_state
 
         torch.manual_seed(self.random_state)
+
         # BEGIN SOLUTION (init)
-        # One affine layer a = W h + b per consecutive pair of sizes; W is (n_out, n_in).
+        # One affine layer a^[l] = W^[l] h^[l-1] + b^[l] per consecutive pair of sizes (W is (n_out, n_in)).
         self.layers = nn.ModuleList(nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
         # END SOLUTION
-        self.optimizer = optim.SGD(self.parameters(), lr=self.learning_rate)
 
-    def forward(self, x):
-        """Logits ``a`` ``(n, sizes[-1])`` for rows ``x`` ``(n, sizes[0])``; ``net(x)`` runs this."""
-        return self._forward_pass(x)
+        self.activation_func = torch.sigmoid
+        self.output_func = torch.softmax
+        # BEGIN SOLUTION
+        # TEMPLATE: self.loss_func = nn.BCEWithLogitsLoss()
+        # The problem asks for cross-entropy over the K classes; BCE would score each output as an
+        # independent yes/no question.  CrossEntropyLoss takes the output layer's pre-activations
+        # a^[L] and computes -sum_k y_k log softmax(a^[L])_k stably (softmax applied once, inside).
+        self.loss_func = nn.CrossEntropyLoss()
+        # END SOLUTION
+        self.optimizer = optim.SGD(self.parameters(), lr=learning_rate)
 
     def _forward_pass(self, x_train):
-        """Logits ``a`` of the output layer ``(n, sizes[-1])`` for rows ``x_train`` ``(n, sizes[0])``.
-
-        Hidden layers: ``h = sigmoid(W h_prev + b)``.  The output softmax ``f = softmax(a)``
-        is left to the loss, which takes the logits.
-        """
+        '''
+        TODO: Implement the forward propagation algorithm.
+        The method should return the output of the network.
+        '''
         # BEGIN SOLUTION
-        *hidden, output = self.layers
+        # h^[l] = sigma(W^[l] h^[l-1] + b^[l]) in the hidden layers; returns a^[L] (the logits),
+        # whose softmax f is taken by the loss and by predict.
+        *hidden, output_layer = self.layers
         h = x_train
         for layer in hidden:
-            h = torch.sigmoid(layer(h))
-        return output(h)
+            h = self.activation_func(layer(h))
+        return output_layer(h)
         # END SOLUTION
 
     def _backward_pass(self, y_train, output):
-        """Backpropagate the mean cross-entropy of the logits ``output``; return the loss (0-d tensor).
-
-        ``y_train``: class indices ``(n,)`` (int64) or one-hot rows ``(n, sizes[-1])`` of any
-        dtype (the template's ``fit`` passes ``one_hot(y, 10)``, int64).
-        """
+        '''
+        TODO: Implement the backpropagation algorithm responsible for updating the weights of the neural network.
+        '''
         # BEGIN SOLUTION
-        if y_train.dim() == 2:  # one-hot rows: cross_entropy takes them as float target probabilities
-            y_train = y_train.to(output.dtype)
-        loss = F.cross_entropy(output, y_train)  # log-softmax of the logits, then the mean -log f_y
-        loss.backward()  # dC/dW and dC/db of every layer, accumulated in .grad
-        return loss
+        # C = mean over the batch of -sum_k y_k log f_k; y_train is one-hot (int64), the loss wants floats.
+        loss = self.loss_func(output, y_train.to(output.dtype))
+        loss.backward()  # dC/dW and dC/db of every layer, accumulated into .grad
         # END SOLUTION
 
     def _update_weights(self):
-        """One plain SGD step ``W <- W - eta dC/dW`` (and the same for the biases)."""
+        '''
+        TODO: Update the network weights according to stochastic gradient descent.
+        '''
         # BEGIN SOLUTION
-        self.optimizer.step()
+        self.optimizer.step()  # p <- p - eta dC/dp for every parameter p
         # END SOLUTION
 
     def _flatten(self, x):
-        """``(n, 1, 28, 28)`` images -> ``(n, 784)`` rows (a view when possible); rows pass unchanged."""
-        return torch.flatten(x, start_dim=1)
+        return x.view(x.size(0), -1)
+
+    def _print_learning_progress(self, start_time, iteration, train_loader, val_loader):
+        train_accuracy = self.compute_accuracy(train_loader)
+        val_accuracy = self.compute_accuracy(val_loader)
+        print(
+            f'Epoch: {iteration + 1}, ' \
+            f'Training Time: {time.time() - start_time:.2f}s, ' \
+            f'Learning Rate: {self.optimizer.param_groups[0]["lr"]}, ' \
+            f'Training Accuracy: {train_accuracy * 100:.2f}%, ' \
+            f'Validation Accuracy: {val_accuracy * 100:.2f}%'
+            )
+        return train_accuracy, val_accuracy
 
     def predict(self, x):
-        """Class indices, an int64 tensor ``(n,)``, of a batch ``x``.
+        '''
+        TODO: Implement the prediction making of the network.
 
-        ``x``: images ``(n, 1, 28, 28)`` or rows ``(n, sizes[0])``, a float tensor or array
-        normalised as :func:`make_loader` does.
-        """
-        checks.features("x", x, self.sizes[0], batch_only=True, images=True, dtype="floating")
-        x = torch.as_tensor(x, dtype=next(self.parameters()).dtype)
+        The method should return the index of the most likeliest output class.
+        '''
         # BEGIN SOLUTION
+        # compute_accuracy passes image batches (n, 1, 28, 28): flatten them to rows first.
         with torch.no_grad():
-            return self._forward_pass(self._flatten(x)).argmax(dim=1)  # argmax a = argmax softmax(a)
+            f = self.output_func(self._forward_pass(self._flatten(x)), dim=1)  # class probabilities
+        return torch.argmax(f, dim=1)
         # END SOLUTION
 
-    def compute_accuracy(self, data_loader):
-        """Fraction of correctly classified samples of ``data_loader``, as a Python float.
+    def fit(self, train_loader, val_loader):
+        # BEGIN ANSWER ONLY
+        checks.loader("train_loader", train_loader)
+        checks.loader("val_loader", val_loader)
+        # END ANSWER ONLY
+        start_time = time.time()
+        history = {'accuracy': [], 'val_accuracy': []}
+        # BEGIN ANSWER ONLY
+        self.history = history  # the epochs done so far stay in net.history if training is interrupted
+        # END ANSWER ONLY
 
-        As examples/mnist's ``test()``: evaluation mode, no autograd graph, one pass over the loader.
-        """
-        self.eval()
-        correct = 0
-        with torch.no_grad():
-            for x, y in data_loader:
-                pred = self._forward_pass(self._flatten(x)).argmax(dim=1)
-                correct += int((pred == y).sum())
-        return correct / len(data_loader.dataset)
+        for iteration in range(self.epochs):
+            for x, y in train_loader:
+                x = self._flatten(x)
+                y = nn.functional.one_hot(y, 10)
+                self.optimizer.zero_grad()
 
-    def fit(self, train_loader, val_loader, *, verbose=True, num_threads=1):
-        """Train for ``self.epochs`` epochs of per-batch SGD; return the history.
+                output = self._forward_pass(x)
+                self._backward_pass(y, output)
+                self._update_weights()
 
-        For each ``(x, y)`` batch of ``train_loader`` (images or rows, integer labels):
-        flatten ``x``, zero the gradients, forward, backward, update.  After each epoch the
-        training and validation accuracy are computed and, if ``verbose``, one line printed::
-
-            Epoch 3/50 - 0.41s - lr: 0.05 - loss: 0.4123 - accuracy: 88.10% - val_accuracy: 85.30%
-
-        ``num_threads``: intra-op CPU threads during ``fit`` (restored afterwards; ``None``
-        leaves torch's setting alone).
-
-        Returns a dict of lists, one Python float per epoch: ``accuracy`` and ``val_accuracy``
-        (fractions), ``loss`` (mean training cross-entropy per sample) and ``epoch_time``
-        (seconds of training, evaluation excluded).  Raises ``FloatingPointError`` if the
-        training loss becomes NaN or infinite.
-        """
-        verbose = checks.boolean("verbose", verbose)
-        if num_threads is not None:
-            num_threads = checks.positive_integer("num_threads", num_threads)
-        history = {"accuracy": [], "val_accuracy": [], "loss": [], "epoch_time": []}
-        previous_threads = torch.get_num_threads()
-        # One thread is fastest for layers this small: waking a second costs more than it computes.
-        torch.set_num_threads(num_threads or previous_threads)
-        try:
-            for epoch in range(1, self.epochs + 1):
-                self.train()
-                start = time.perf_counter()
-                loss_sum, n_samples = 0.0, 0
-                for x, y in train_loader:
-                    x = self._flatten(x)
-                    # The template one-hot encodes y here; the class indices give the same loss
-                    # -log f_y, and F.cross_entropy reads them directly (no (n, 10) rows to build).
-                    self.optimizer.zero_grad()
-                    output = self._forward_pass(x)
-                    loss = self._backward_pass(y, output)
-                    self._update_weights()
-                    loss_sum += loss.item() * len(y)
-                    n_samples += len(y)
-                epoch_time = time.perf_counter() - start
-                epoch_loss = loss_sum / n_samples
-                if not math.isfinite(epoch_loss):
-                    raise FloatingPointError(
-                        f"the training loss became {epoch_loss} in epoch {epoch}/{self.epochs} with "
-                        f"learning_rate={self.learning_rate:g}: SGD diverged; try a smaller learning rate")
-                accuracy = self.compute_accuracy(train_loader)
-                val_accuracy = self.compute_accuracy(val_loader)
-                for key, value in zip(history, (accuracy, val_accuracy, epoch_loss, epoch_time)):
-                    history[key].append(float(value))
-                if verbose:
-                    lr = self.optimizer.param_groups[0]["lr"]
-                    print(f"Epoch {epoch}/{self.epochs} - {epoch_time:.2f}s - lr: {lr:g} - loss: {epoch_loss:.4f}"
-                          f" - accuracy: {accuracy:.2%} - val_accuracy: {val_accuracy:.2%}")
-        finally:
-            torch.set_num_threads(previous_threads)
+            train_accuracy, val_accuracy = self._print_learning_progress(start_time, iteration, train_loader, val_loader)
+            history['accuracy'].append(train_accuracy)
+            history['val_accuracy'].append(val_accuracy)
         return history
 
+    def compute_accuracy(self, data_loader):
+        correct = 0
+        for x, y in data_loader:
+            pred = self.predict(x)
+            correct += torch.sum(torch.eq(pred, y))
 
-class BatchLoader:
-    """Mini-batches ``(x, y)`` sliced from a ``TensorDataset`` of two prepared tensors.
-
-    Iterates as a ``DataLoader`` over the same dataset would (``len`` = number of batches,
-    ``.dataset``, ``.batch_size``), but each batch is one slice of the tensors instead of
-    ``batch_size`` indexed samples collated into a new tensor.  ``shuffle`` reorders the
-    samples before every pass, drawing from ``generator`` (torch's global one if ``None``).
-    """
-
-    def __init__(self, dataset, batch_size=1, shuffle=False, generator=None):
-        self.dataset, self.batch_size, self.shuffle, self.generator = dataset, batch_size, shuffle, generator
-
-    def __len__(self):
-        return math.ceil(len(self.dataset) / self.batch_size)
-
-    def __iter__(self):
-        x, y = self.dataset.tensors
-        if self.shuffle:
-            order = torch.randperm(len(y), generator=self.generator)
-            x, y = x[order], y[order]
-        for start in range(0, len(y), self.batch_size):
-            yield x[start:start + self.batch_size], y[start:start + self.batch_size]
-
-
-def make_loader(images, labels, batch_size=1, shuffle=False, seed=None):
-    """A :class:`BatchLoader` as the course notebook builds its ``DataLoader``, from raw MNIST arrays.
-
-    Parameters
-    ----------
-    images : uint8 array ``(n, 28, 28)`` in 0..255 (as :func:`mnist.load_mnist` returns)
-    labels : integer array ``(n,)`` in 0..9
-    batch_size : int (the course uses 1)
-    shuffle : bool, reshuffle the samples before every epoch
-    seed : int, optional; seeds the shuffling (a private ``torch.Generator``)
-
-    The dataset is a ``TensorDataset`` of ``float32`` images ``(1, 28, 28)`` scaled as
-    torchvision's ``ToTensor()`` then ``Normalize((0.5,), (0.5,))`` do (``(x/255 - 0.5) / 0.5``,
-    values in [-1, 1]) and ``int64`` labels, prepared once.
-    """
-    checks.features("images", images, math.prod(IMAGE_SHAPE), batch_only=True, images=True, dtype="uint8")
-    checks.labels("labels", labels, len(images), N_CLASSES)
-    batch_size = checks.positive_integer("batch_size", batch_size)
-    shuffle = checks.boolean("shuffle", shuffle)
-    generator = None
-    if seed is not None:
-        generator = torch.Generator().manual_seed(checks.integer("seed", seed, minimum=0))
-    x = torch.from_numpy(np.asarray(images)).to(torch.float32).div(255)  # ToTensor(): [0, 1]
-    x = x.sub(NORMALISE_MEAN).div(NORMALISE_STD).reshape(len(x), 1, *IMAGE_SHAPE)  # Normalize: [-1, 1]
-    y = torch.from_numpy(np.asarray(labels).astype(np.int64))
-    return BatchLoader(TensorDataset(x, y), batch_size, shuffle, generator)
+        return correct / len(data_loader.dataset)

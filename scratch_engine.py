@@ -1,8 +1,16 @@
-"""The fast training loop behind ``NeuralNetwork.fit(..., fast=True)`` (network_scratch.py).
+"""Opt-in fast training for ``network_scratch.NeuralNetwork``: ``scratch_engine.fit(net, ...)``.
 
-It makes the same SGD steps as the template's loop (forward -> backward -> update per
-sample, or per mini-batch) and gives the same weights up to floating-point rounding
-(``tests/test_network_scratch.py`` checks it); only the arithmetic is arranged differently:
+``fit(net, x_train, y_train, x_val, y_val)`` trains ``net`` as its own ``net.fit`` does (the
+template's loop: forward, backward and update per sample, in data order) and gives the same
+weights up to floating-point rounding (``tests/test_network_scratch.py`` checks it), many
+times faster.  It also offers what the template does not: mini-batches (``batch_size``),
+reshuffling every epoch (``shuffle``), float32 (``dtype``), a history that adds the mean
+training loss and the training seconds of each epoch, and :class:`DivergenceError` when the
+loss or the weights stop being finite.  It computes the gradients itself (the derivation of
+``theory/theory.pdf``, 1.5), so it does not call the network's own methods: it is a
+measuring tool beside the template, not a replacement for it.
+
+How the arithmetic is arranged:
 
 * Per-sample SGD changes the first layer by rank-1 steps ``W <- W - eta delta x^T``.  Within
   a block of ``B`` consecutive samples, ``W_{t-1} x_t = W_0 x_t - eta sum_{s<t} delta_s
@@ -20,13 +28,14 @@ sample, or per mini-batch) and gives the same weights up to floating-point round
   spinning beside training.
 
 Divergence is checked once per block of ``GRAM_BLOCK`` samples (or per mini-batch): every
-step's loss, and the weights at the block's end, must be finite.  If not, the block's
-starting weights are restored and the block is run again through the template's own loop,
-which raises ``DivergenceError`` at the exact step, weights as before it.
+step's loss, and the weights at the block's end, must be finite.  If not, the weights are
+put back as they were at the block's start and :class:`DivergenceError` names the epoch and
+the samples of that block.
 """
 
 import functools
 import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -34,7 +43,9 @@ from scipy.linalg import blas
 from scipy.special import expit  # utils.sigmoid without its conversions, with `out=`
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["Engine", "GRAM_BLOCK"]
+import checks
+
+__all__ = ["fit", "DivergenceError", "Engine", "GRAM_BLOCK"]
 
 GRAM_BLOCK = 32  # samples per block: large enough for BLAS-3 products, small enough for the O(B^2) correction
 
@@ -49,6 +60,61 @@ def _sigmoid(a):
     return a
 
 
+class DivergenceError(FloatingPointError):
+    """Training stopped because a step's loss, or the weights after a block of steps, were not finite.
+
+    Attributes: ``epoch`` (1-based), ``samples`` (the ``range`` of the epoch's samples in the
+    block that diverged) and ``history`` (the completed epochs).  The network's weights are
+    left as they were before that block.
+    """
+
+    def __init__(self, message, epoch, samples, history=None):
+        super().__init__(message)
+        self.epoch, self.samples, self.history = epoch, samples, history
+
+
+def fit(net, x_train, y_train, x_val, y_val, *, batch_size=1, shuffle=False, dtype=np.float64, verbose=True):
+    """Train ``net`` for ``net.epochs`` epochs; return ``{'accuracy', 'val_accuracy', 'loss', 'epoch_time'}``.
+
+    With the defaults it makes exactly the steps of ``net.fit`` (per sample, in data order).
+    ``batch_size > 1`` steps on the mean gradient of each mini-batch; ``shuffle=True``
+    reshuffles the samples every epoch (seeded with ``net.random_state``); ``dtype`` is
+    ``np.float64`` or ``np.float32`` (about twice as fast): ``net.weights`` are converted to
+    it.  Each history entry is a list with one Python float per epoch: training and
+    validation accuracy after the epoch, the mean training loss of its steps (each measured
+    before its update) and its training seconds (evaluation excluded).  ``verbose`` prints
+    one line per epoch.  Raises :class:`DivergenceError` (see the module docstring).
+    """
+    d, k = net.layer_shapes[0], net.layer_shapes[-1]
+    dtype = checks.float_dtype("dtype", dtype)
+    x, y, x_val, y_val = (np.asarray(a, dtype=dtype) for a in
+                          checks.training_data(d, k, x_train, y_train, x_val, y_val))
+    batch_size = checks.positive_integer("batch_size", batch_size)
+    shuffle, verbose = checks.boolean("shuffle", shuffle), checks.boolean("verbose", verbose)
+    net.weights = [np.asarray(W, dtype=dtype) for W in net.weights]
+    labels, val_labels = np.argmax(y, axis=1), np.argmax(y_val, axis=1)
+    rng = np.random.default_rng(net.random_state)  # the shuffling's only seed
+    engine = Engine(net, x, y, batch_size)
+    history = {"accuracy": [], "val_accuracy": [], "loss": [], "epoch_time": []}
+    for epoch in range(1, net.epochs + 1):
+        order = rng.permutation(len(x)) if shuffle else slice(None)  # slice(None): data order, no copy
+        start = time.perf_counter()
+        try:
+            loss_sum = engine.train_epoch(order, epoch)
+        except DivergenceError as error:
+            error.history = history
+            raise
+        history["epoch_time"].append(time.perf_counter() - start)
+        history["loss"].append(loss_sum / len(x))
+        history["accuracy"].append(engine.accuracy(x, labels))
+        history["val_accuracy"].append(engine.accuracy(x_val, val_labels))
+        if verbose:
+            print(f"Epoch {epoch}/{net.epochs} - {history['epoch_time'][-1]:.2f}s - loss: {history['loss'][-1]:.4f}"
+                  f" - accuracy: {history['accuracy'][-1]:.2%} - val_accuracy: {history['val_accuracy'][-1]:.2%}",
+                  flush=True)
+    return history
+
+
 @functools.cache
 def _thread_pool(workers):
     """One pool per size, made once: its threads wait idle between evaluations."""
@@ -56,7 +122,7 @@ def _thread_pool(workers):
 
 
 class Engine:
-    """Trains ``net`` on ``x`` (n, d), one-hot ``y`` (n, K), both of ``net.dtype``, epoch by epoch.
+    """Trains ``net`` on ``x`` (n, d), one-hot ``y`` (n, K), both of the weights' dtype, epoch by epoch.
 
     Works on copies of the weights in BLAS-friendly layouts (the first layer transposed and
     restricted to the active inputs, the others Fortran-ordered for in-place ``ger``) and
@@ -67,14 +133,14 @@ class Engine:
         self.net, self.x, self.y, self.batch_size = net, x, y, min(batch_size, len(x))
         self.active = np.flatnonzero((x != 0).any(axis=0))  # inputs that are non-zero somewhere
         self.x_active = x.take(self.active, axis=1)  # take: much faster than x[:, active] here
-        p = "s" if net.dtype == np.float32 else "d"
+        p = "s" if x.dtype == np.float32 else "d"
         self.gemv, self.ger, self.dot = (getattr(blas, p + name) for name in ("gemv", "ger", "dot"))
         self.blas = ThreadpoolController()  # after scipy's BLAS is loaded, so it is seen too
         # evaluation threads: as many as BLAS may use (all cores, unless limited by the user)
         self.workers = max((lib["num_threads"] for lib in self.blas.info() if lib["user_api"] == "blas"),
                            default=1)
         self.block = GRAM_BLOCK if self.batch_size == 1 else self.batch_size
-        self.deltas = np.empty((GRAM_BLOCK, net.layer_shapes[1]), dtype=net.dtype)  # delta^[1] of a block
+        self.deltas = np.empty((GRAM_BLOCK, net.layer_shapes[1]), dtype=x.dtype)  # delta^[1] of a block
         self._load()
 
     def accuracy(self, x, labels):
@@ -122,18 +188,18 @@ class Engine:
                 for saved, W in zip(self.rest_saved, self.rest):
                     saved[...] = W
                 loss, W1_next = step(x[i:i + self.block], y[i:i + self.block])
-                if loss is not None and self._finite(W1_next, *self.rest):
-                    self.W1 = W1_next
-                    loss_sum += loss
-                else:  # back to the block's start, and through it again with the template's loop,
-                    # which raises DivergenceError at the exact step (weights as before it)
-                    for saved, W in zip(self.rest_saved, self.rest):
+                if loss is None or not self._finite(W1_next, *self.rest):
+                    for saved, W in zip(self.rest_saved, self.rest):  # back to the block's start
                         W[...] = saved
                     self._store()
-                    rows = np.arange(len(self.x))[order][i:i + self.block]
-                    loss_sum += self.net._train_steps(self.x[rows], self.y[rows], self.batch_size, epoch,
-                                                      first_step=i // self.batch_size + 1)
-                    self._load()  # reached only if the template's steps stayed finite
+                    samples = range(i, min(i + self.block, len(x)))
+                    raise DivergenceError(
+                        f"the training loss or the weights became NaN or infinite in epoch {epoch}/"
+                        f"{self.net.epochs}, samples {samples.start + 1}-{samples.stop} of the epoch; the "
+                        f"weights are left as they were before those samples. Try a smaller learning_rate "
+                        f"(received {self.net.learning_rate}).", epoch, samples)
+                self.W1 = W1_next
+                loss_sum += loss
         self._store()
         return loss_sum
 

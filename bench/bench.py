@@ -65,13 +65,13 @@ FULL_SCALE_EPOCHS = 5
 SPEED = {
     "scratch_template": ("scratch, template loop (the default fit), float64", dict(net="scratch", batch_size=1,
                                                                                    learning_rate=1.5, fast=False)),
-    "scratch_fast_f64_1": ("scratch, fit(fast=True), float64", dict(net="scratch", batch_size=1, learning_rate=1.5,
+    "scratch_fast_f64_1": ("scratch, scratch_engine.fit, float64", dict(net="scratch", batch_size=1, learning_rate=1.5,
                                                                      fast=True, dtype="float64")),
-    "scratch_fast_f32_1": ("scratch, fit(fast=True), float32", dict(net="scratch", batch_size=1, learning_rate=1.5,
+    "scratch_fast_f32_1": ("scratch, scratch_engine.fit, float32", dict(net="scratch", batch_size=1, learning_rate=1.5,
                                                                      fast=True, dtype="float32")),
-    "scratch_fast_f64_128": ("scratch, fit(fast=True), float64", dict(net="scratch", batch_size=128,
+    "scratch_fast_f64_128": ("scratch, scratch_engine.fit, float64", dict(net="scratch", batch_size=128,
                                                                        learning_rate=8.0, fast=True, dtype="float64")),
-    "scratch_fast_f32_128": ("scratch, fit(fast=True), float32", dict(net="scratch", batch_size=128,
+    "scratch_fast_f32_128": ("scratch, scratch_engine.fit, float32", dict(net="scratch", batch_size=128,
                                                                        learning_rate=8.0, fast=True, dtype="float32")),
     "torch_mse_128": ("bare PyTorch loop, the scratch network's layers and cost, float32",
                       dict(net="torch_mse", batch_size=128, learning_rate=8.0)),
@@ -255,7 +255,7 @@ def summarise(args, machine, sgemm, speed, accuracy, full, notebook, total_s):
         lr = f"{lr['schedule']}({lr['initial']})" if isinstance(lr, dict) else lr
         settings = (f"{r['n_iter']} iterations of Adam, batch 200" if j["net"] == "sklearn" else
                     f"{j['sizes']}, batch {j['batch_size']}, lr {lr}, {j['epochs']} epochs"
-                    + ", shuffled" * bool(j.get("shuffle")) + (", fit(fast=True)" if j.get("fast") else
+                    + ", shuffled" * bool(j.get("shuffle")) + (", scratch_engine.fit" if j.get("fast") else
                                                                  ", the template loop" * (j["net"] == "scratch"))
                     + (f", {j['dtype']}" if j.get("dtype") else ""))
         s["full_scale" if j["purpose"] == "full" else "accuracy"].append({

