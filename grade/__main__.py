@@ -1,41 +1,74 @@
 """``python -m grade SUBMISSION_DIR ... [--out build/grades] [--jobs N]``: see grade/README.md."""
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from .report import write_reports
-from .runner import POINTS_FILE, grade_submissions
+from . import sandbox
+from .batch import grade_submissions
+from .items import POINTS_FILE, TableError
+from .report import InputError, apply_overrides, read_roster, write_reports
+
+
+def writable(folder):
+    """Create ``folder`` and show it takes a file, before any grading starts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+        pass
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grade", description=(
         "Grade problem set 1 submissions (folders holding network_scratch.py, network_pytorch.py, "
-        "network_tensorflow.py, utils.py, MNIST_classification.ipynb and a theory PDF) against this "
-        "model answer. Not a security sandbox: run only code you would run yourself."))
+        "network_tensorflow.py, utils.py, MNIST_classification.ipynb and a theory PDF). Each part of a "
+        "submission runs in a bubblewrap sandbox; the verdicts are decided outside it."))
     parser.add_argument("submissions", nargs="+", type=Path, help="submission folders (the folder name is the key)")
     parser.add_argument("--out", type=Path, default=Path("build/grades"), help="output folder (default build/grades)")
-    parser.add_argument("--jobs", type=int, default=1, help="parts graded at once (default 1; 2 on a 2-core machine)")
+    parser.add_argument("--jobs", type=int, default=2, help="parts graded at once (default 2)")
     parser.add_argument("--cache", type=Path, default=Path("build/grade-cache"),
-                        help="cache of part results by content hash (default build/grade-cache)")
+                        help="cache of part verdicts by content hash (default build/grade-cache)")
     parser.add_argument("--no-cache", action="store_true", help="grade everything afresh and keep no cache")
     parser.add_argument("--points", type=Path, default=POINTS_FILE, help="points table (default grade/points.toml)")
+    parser.add_argument("--roster", type=Path, help="CSV team,name,matriculation,email: also write moodle.csv")
+    parser.add_argument("--overrides", type=Path, help="TOML of points set by hand, each with its reason")
     args = parser.parse_args(argv)
+    cwd = Path.cwd()
+    out, cache = (cwd / args.out).resolve(), None if args.no_cache else (cwd / args.cache).resolve()
+    try:
+        writable(out)
+        if cache is not None:
+            writable(cache)
+    except OSError as err:
+        parser.error(f"cannot write to {err.filename or out}: {err.strerror or err} (choose --out/--cache elsewhere)")
+    roster = None
+    try:
+        if args.roster:
+            roster = read_roster(args.roster)
+        if args.overrides and not args.overrides.is_file():
+            raise InputError(f"{args.overrides}: no such file")
+    except (InputError, OSError) as err:
+        parser.error(str(err))
+    warning = sandbox.sandbox_warning()
+    if warning:
+        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
-        results = grade_submissions(args.submissions, cache_dir=None if args.no_cache else args.cache,
-                                    jobs=args.jobs, points_file=args.points,
+        results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
                                     progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-    except (FileNotFoundError, ValueError) as err:
+        if args.overrides:
+            apply_overrides(results, args.overrides)
+        write_reports(results, out, roster)
+    except (FileNotFoundError, ValueError, TableError, InputError) as err:
         parser.error(str(err))
-    out = write_reports(results, args.out)
-    width = max(len(r.name) for r in results)
+    width = min(max(len(r.name) for r in results), 40)
     for r in results:
         cached = f" (cached: {', '.join(r.cached_parts)})" if r.cached_parts else ""
-        print(f"{r.name:<{width}}  {r.total:g} / {r.max:g}  {r.seconds:.1f} s{cached}")
-    print(f"wrote {out}/grades.csv, grades.json, timing.csv and one .md per submission "
-          f"({time.perf_counter() - start:.1f} s)")
+        print(f"{r.name[:40]:<{width}}  {r.total:g} / {r.max:g}  {r.seconds:.1f} s{cached}")
+    print(f"wrote {os.path.relpath(out, cwd) if out.is_relative_to(cwd) else out}/grades.csv, grades.json, "
+          f"timing.csv{', moodle.csv' if roster else ''} and one .md per submission ({time.perf_counter() - start:.1f} s)")
     return 0
 
 

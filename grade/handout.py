@@ -30,7 +30,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .runner import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 TEMPLATE_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py")
 NOTEBOOK = "MNIST_classification.ipynb"

