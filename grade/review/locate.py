@@ -84,6 +84,12 @@ def document_lines(pages):
     return lines
 
 
+def _keep_columns(text, rest):
+    """``rest`` (the end of ``text``) at the columns it had in ``text``: formulas stay aligned."""
+    at = norm(text).rfind(rest) if rest else -1
+    return " " * at + rest if at >= 0 else rest
+
+
 def _bigrams(ws):
     return set(zip(ws, ws[1:]))
 
@@ -104,7 +110,7 @@ def strip_statement(qid, content):
         m = MARKER.match(norm(text).strip())
         if m or (again and again[0] == qid):
             rest = again[1] if again and again[0] == qid else norm(text).strip()[m.end():]
-            content = content[:i] + [(page, rest)] + content[i + 1:]
+            content = content[:i] + [(page, _keep_columns(text, rest))] + content[i + 1:]
             start, marker = last + 1, True  # a formula line just above a marker belongs to the answer
             break
         bg = _bigrams(words(text))
@@ -175,7 +181,7 @@ def locate_answers(pages):
                            "note": note}
             continue
         first, end, rest = sections[qid]
-        content = ([(lines[first][0], rest)] if rest else []) + lines[first + 1:end]
+        content = ([(lines[first][0], _keep_columns(lines[first][1], rest))] if rest else []) + lines[first + 1:end]
         statement, answer = strip_statement(qid, content)
         while answer and not answer[0][1].strip():
             answer = answer[1:]
