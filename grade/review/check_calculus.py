@@ -257,5 +257,6 @@ def check_12(a):
     elif geq:
         marks.append(premark("1.2.kink", CANNOT, None, "b + xw = 0 falls into a case with ≥ (or ≤) without a word about it"))
     else:
-        marks.append(premark("1.2.kink", WRONG, "low", "no sentence about b + xw = 0 (undefined, subgradient, convention) found"))
+        marks.append(premark("1.2.kink", WRONG, "low", "no sentence about b + xw = 0 (undefined, subgradient, convention) "
+                             "found near the derivatives", [e for *_, e in cases][:2] or [a.lines_evidence(0, 1)]))
     return marks

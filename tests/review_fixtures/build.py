@@ -18,6 +18,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 TRUTH_LINE = re.compile(r"^%\s*truth:\s*(\S+)\s*=\s*(right|wrong|none)\s*(?:#.*)?$")
+ANSWER_LINE = re.compile(r"^%\s*answer:\s*(\S+)\s*=\s*(.+?)\s*$")
 
 
 def fixtures():
@@ -33,6 +34,17 @@ def truth(tex):
     found = {}
     for line in Path(tex).read_text().splitlines():
         m = TRUTH_LINE.match(line.strip())
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+def answers(tex):
+    """A phrase of each answer that the located text must hold: ``{question: phrase}``
+    (``"NOT FOUND"``: the fixture does not answer the question)."""
+    found = {}
+    for line in Path(tex).read_text().splitlines():
+        m = ANSWER_LINE.match(line.strip())
         if m:
             found[m.group(1)] = m.group(2)
     return found
@@ -80,7 +92,7 @@ SKETCHES = {
 def build_one(tex, out):
     """Compile ``tex`` into ``out/<team>/theory.pdf`` (pdflatex, one pass); return the PDF path."""
     tex = Path(tex)
-    work = Path(out) / (tex.stem + ".build")
+    work = Path(out) / ".build" / tex.stem
     work.mkdir(parents=True, exist_ok=True)
     shutil.copy2(tex, work / tex.name)
     shutil.copy2(HERE / "statement.tex", work / "statement.tex")
