@@ -291,3 +291,19 @@ def test_cli(built, tmp_path):
     proc = subprocess.run([*cmd, "--marks", str(marks)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "team 'team_x' was not reviewed" in proc.stderr
     assert (tmp_path / "out" / "review.html").is_file()  # the first run's page, left as it was
+
+
+@pytest.mark.parametrize("qid,lines,pid,verdict", [
+    ("1.4", ["Choose g(z) = z, so h1 = (x1 + x2)2 and h2 = (x1 − x2)2."], "1.4.activation", "cannot tell"),
+    ("1.4", ["We take g(z) = z (identity) and h1 = x1, h2 = x2."], "1.4.activation", "wrong"),
+    ("1.5", ["w(r+1) = w(r) + ηΔw = w(r) − η ∂L/∂w"], "1.5.sign", "right"),
+    ("1.5", ["w(r+1) = w(r) + η ∂L/∂w"], "1.5.sign", "wrong"),
+    ("1.5", ["the learning rate η > 0 is small"], "1.5.sign", "cannot tell"),
+    ("1.2", ["∂f/∂b = 1[b + xw > 0] and ∂f/∂w = x 1[b + xw > 0]"], "1.2.dw", "right"),
+], ids=["lost superscript", "linear", "w+ηΔw=w−η∂L/∂w", "+η", "no update", "indicator"])
+def test_premark_garbling_cases(qid, lines, pid, verdict):
+    """Short texts as pdftotext gives them: each pre-mark reads them right or says it cannot tell."""
+    from grade.review.premark import premarks_for
+    located = {qid: {"found": True, "lines": [[1, t] for t in lines]}}
+    m = next(m for m in premarks_for(located)[qid] if m["id"] == pid)
+    assert m["verdict"] == verdict, m

@@ -9,6 +9,7 @@ LAYER = r"(?:\s*[\[(]\s*\d\s*[\])])?"  # a layer index written as a superscript:
 G_DEF = re.compile(rf"\bg{LAYER}\s*\(\s*(?P<arg>[a-z]){LAYER}\s*\)\s*=\s*(?P<rhs>[^=;]{{0,40}})")
 LINEAR_WORDS = re.compile(r"(?<!non)(?<!non-)\b(?:linear|identity)\b(?!\s+combination)", re.I)
 QUADRATIC_WORDS = re.compile(r"\b(?:quadratic|squared?|square function)\b", re.I)
+SQUARED_UNITS = re.compile(r"h_?\d(?:\[\d\])?=(?:g\()?\(x_?1[+-]x_?2\)\^?2")  # h1 = (x1 + x2)²
 IDENTITY = re.compile(r"(?:\(x1\+x2\)\^?2-\(x1-x2\)\^?2|h1-h2)=(?P<k>\d*(?:\.\d+)?)(?:·)?x1x2")
 
 
@@ -36,7 +37,11 @@ def check_14(a):
     found = {k for k, _, _ in kinds}
     ev = [a.evidence(i, m.group()) for _, i, m in kinds]
     marks = []
-    if found == {"linear"}:
+    squares, squares_ev = a.find(SQUARED_UNITS)
+    if found == {"linear"} and squares:
+        marks.append(premark("1.4.activation", CANNOT, None, "g reads as linear, but the hidden units are squares "
+                             "(a superscript 2 lost by the text extraction?)", ev + [squares_ev]))
+    elif found == {"linear"}:
         conf = "high" if lin_words else "medium"
         marks.append(premark("1.4.activation", WRONG, conf, "linear hidden activation: the network is then affine in "
                              "(x1, x2) and cannot produce x1·x2, whatever the text claims",
@@ -66,7 +71,7 @@ def check_14(a):
 
 
 # ----------------------------------------------------------------------------- 1.5
-ETA = re.compile(r"(?P<sign>[+-])\s*η(?P<after>.{0,16})")
+ETA = re.compile(r"(?P<sign>[+-])\s*η(?=(?P<after>[^η]{0,16}))")
 UPDATE_CONTEXT = re.compile(r"r\s*\+\s*1|t\s*\+\s*1|n\s*\+\s*1|←|:=|\bnew\b|Δ|updat", re.I)
 GRADIENT = re.compile(r"^[\[(·\s]*(?:∂|∇|d\s*L|δ|\(?[fŷy]\w*\s*-|grad)", re.I)
 DIAG_ASSUMED = re.compile(r"assum\w*\s+(?:that\s+)?k\s*=\s*l|only\s+(?:the\s+)?diagonal|for\s+k\s*=\s*l\s+only"

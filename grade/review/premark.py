@@ -132,10 +132,10 @@ def premarks_for(located):
     out = {}
     for qid, check in checks.items():
         answer = Answer(located.get(qid) or {})
-        marks = check(answer)
-        if not located.get(qid, {}).get("found") or not answer:
+        if located.get(qid, {}).get("found") and answer:
+            out[qid] = check(answer)
+        else:
             why = "the answer was not found" if not located.get(qid, {}).get("found") else "no answer text"
-            marks = [dict(m, verdict=CANNOT, confidence=None, message=f"{why}: nothing to check")
-                     for m in marks]
-        out[qid] = marks
+            out[qid] = [premark(pid, CANNOT, None, f"{why}: nothing to check")
+                        for pid in LABELS if pid.rsplit(".", 1)[0] == qid]
     return out
