@@ -28,14 +28,14 @@ RUBRIC_LINKS = {
 }
 
 
-LABELS = {
-    "1.1.points": "critical points named", "1.1.classes": "class given to each point",
-    "1.1.mixed_partial": "mixed partial f_xy", "1.1.det_alone": "(2,2) decided by f_xx, not det H alone",
-    "1.1.min_value": "f(2,2) = -8",
-    "1.2.db": "∂f/∂b: 0 / 1", "1.2.dw": "∂f/∂w: 0 / x", "1.2.kink": "the kink b + xw = 0 addressed",
-    "1.4.activation": "hidden activation can make x1·x2", "1.4.identity": "(x1+x2)² - (x1-x2)² = 4 x1 x2",
-    "1.5.sign": "update subtracts η·gradient", "1.5.jacobian": "full softmax Jacobian (not its diagonal)",
-    "1.5.sums": "sums over the paths in the chain rule",
+LABELS = {  # what each pre-mark looks at; its verdict says whether the team got it right
+    "1.1.points": "the set of critical points", "1.1.classes": "the class of each point",
+    "1.1.mixed_partial": "the mixed partial f_xy", "1.1.det_alone": "how (2,2) is classified",
+    "1.1.min_value": "the value f(2,2)",
+    "1.2.db": "∂f/∂b per region", "1.2.dw": "∂f/∂w per region", "1.2.kink": "the kink b + xw = 0",
+    "1.4.activation": "the hidden activation g", "1.4.identity": "the identity (x1+x2)² − (x1−x2)² = 4x1x2",
+    "1.5.sign": "the sign of the update", "1.5.jacobian": "the softmax Jacobian",
+    "1.5.sums": "the sums of the chain rule",
 }
 
 

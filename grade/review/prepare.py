@@ -49,8 +49,12 @@ def review_submission(folder, height=1050, layout=True):
     team.update(pdf=str(rel), n_pages=doc["n_pages"], answers=located, premarks=premarks_for(located))
     if notes:
         team["problem"] = "; ".join(notes)
+    shown = {p for a in located.values() for p in a["pages"]}
+    if any(not a["pages"] for a in located.values()):
+        shown = None  # an answer not found: every page is shown for it
     try:
-        team["images"] = read_pdf(folder, rel, layout=layout, images=True, height=height)["images"]
+        images = read_pdf(folder, rel, layout=layout, images=True, height=height)["images"]
+        team["images"] = {p: data for p, data in images.items() if shown is None or p in shown}
     except ValueError as exc:
         team["problem"] = "; ".join(filter(None, [team["problem"], f"pages not rendered: {exc}"]))
     return team

@@ -114,8 +114,10 @@
     return pre;
   }
   function premarkList(marks) {
-    return el("ul", {class: "premarks"}, marks.map(m => el("li", {class: m.verdict === "cannot tell" ? "" : m.verdict},
-      el("span", {class: "verdict"}, `${m.verdict}${m.confidence ? " (" + m.confidence + ")" : ""}`), ` ${m.label}: ${m.message}`,
+    if (!marks.length) return null;
+    return el("ul", {class: "premarks", title: "pre-marks: suggestions read off the text, for the TA to confirm"}, marks.map(m => el("li", {class: m.verdict === "cannot tell" ? "" : m.verdict},
+      `${m.label}: `, el("span", {class: "verdict"}, `${m.verdict}${m.confidence ? " (" + m.confidence + " confidence)" : ""}`),
+      ` — ${m.message}`,
       m.rubric.filter(id => ENTRY[id]).length ? el("span", {class: "evidence"}, ` [${m.rubric.filter(id => ENTRY[id]).join(", ")}]`) : null,
       m.evidence.map(e => el("div", {class: "evidence"}, `p. ${e.page}: “${e.quote}”`)))));
   }
