@@ -21,7 +21,7 @@ from grade.review import (DEFAULT_RUBRIC, MarksError, RubricError, load_rubric, 
                           prepare_review, read_marks, run_tool)
 from grade.review.page import page_html
 from grade.review.tools import find_pdfs
-from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, sketch_png, truth
+from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, truth
 
 ROOT = Path(__file__).resolve().parents[1]
 RUBRIC_FILE = HERE / "rubric.toml"  # provisional, same schema as theory/rubric.toml
@@ -300,7 +300,9 @@ def test_cli(built, tmp_path):
     ("1.5", ["w(r+1) = w(r) + η ∂L/∂w"], "1.5.sign", "wrong"),
     ("1.5", ["the learning rate η > 0 is small"], "1.5.sign", "cannot tell"),
     ("1.2", ["∂f/∂b = 1[b + xw > 0] and ∂f/∂w = x 1[b + xw > 0]"], "1.2.dw", "right"),
-], ids=["lost superscript", "linear", "w+ηΔw=w−η∂L/∂w", "+η", "no update", "indicator"])
+    ("1.2", ["For b + xw > 0, ∂f/∂b = 1 and ∂f/∂w = 1. For b + xw < 0 both derivatives are 0."], "1.2.dw", "wrong"),
+    ("1.2", ["With z = b + xw, ∂z/∂b = 1 and ∂z/∂w = x; f is 0 if b + xw < 0"], "1.2.dw", "cannot tell"),
+], ids=["lost superscript", "linear", "w+ηΔw=w−η∂L/∂w", "+η", "no update", "indicator", "prose", "inner derivatives"])
 def test_premark_garbling_cases(qid, lines, pid, verdict):
     """Short texts as pdftotext gives them: each pre-mark reads them right or says it cannot tell."""
     from grade.review.premark import premarks_for

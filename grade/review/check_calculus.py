@@ -169,8 +169,8 @@ CASE = re.compile(rf"(?<![\w.])(?P<val>-?[01xwb])\s*,?\s*(?:(?:if|for|when|where
 VECTOR = re.compile(rf"\(\s*(?P<vb>[01])\s*,\s*(?P<vw>[01x])\s*\)\s*T?\s*,?\s*(?:(?:if|for|when)\s+)?"
                     rf"(?:{COND}|(?P<other>otherwise|else))")
 MARKERS = {"b": re.compile(r"∂\s*b(?![\w])|d\s*f\s*/\s*d\s*b\b"), "w": re.compile(r"∂\s*w(?![\w])|d\s*f\s*/\s*d\s*w\b")}
-INLINE = {v: re.compile(rf"∂\s*{v}\s*=\s*(?P<x>x\s*·?\s*)?(?P<ind>⊮|𝟙|1|I|H)?\s*[\[(_]?\s*(?:{COND})?")
-          for v in "bw"}
+INDICATOR = {v: re.compile(rf"∂\s*{v}\s*=\s*(?P<x>x\s*·?\s*)?(?:⊮|𝟙|1|I|H)\s*[\[(_]\s*{COND}") for v in "bw"}
+VALUE = {v: re.compile(rf"∂\s*{v}\s*=\s*(?P<val>-?[01xwb])(?![\w\[(])") for v in "bw"}
 BOTH = re.compile(r"both (?:partial )?derivatives (?:are|=|equal) (?P<val>0)")
 RIGHT_12 = {"b": {"neg": "0", "pos": "1"}, "w": {"neg": "0", "pos": "x"}}
 KINK_EQ = rf"{SUM}\s*=\s*0|\bz\s*=\s*0|at (?:zero|0|the origin|the kink)"
@@ -204,14 +204,15 @@ def _cases(a):
     for sentence in re.finditer(r"[^.;]+", a.flow):
         text = sentence.group()
         cond = re.search(COND, text)
-        for v, rx in INLINE.items():
-            for m in rx.finditer(text):
-                ev = a.flow_evidence(sentence.start() + m.start(), sentence.start() + m.end())
-                if m.group("ind") and m.group("op") and _region(m.group("op")) == "pos":
+        for v in "bw":
+            for m in INDICATOR[v].finditer(text):  # ∂f/∂w = x·1[b + xw > 0]
+                if _region(m.group("op")) == "pos":
+                    ev = a.flow_evidence(sentence.start() + m.start(), sentence.start() + m.end())
                     out += [(v, "pos", "x" if m.group("x") else "1", ev), (v, "neg", "0", ev)]
-                elif (not m.group("ind") and cond and cond.start() < m.start()
-                      and re.match(rf"∂\s*{v}\s*=\s*-?[01xwb](?![\w\[(])", m.group())):
-                    out.append((v, _region(cond.group("op")), m.group()[-1], ev))
+            for m in VALUE[v].finditer(text):  # "For b + xw > 0 ... ∂f/∂b = 1": the condition comes first
+                if cond and cond.end() <= m.start():
+                    ev = a.flow_evidence(sentence.start() + m.start(), sentence.start() + m.end())
+                    out.append((v, _region(cond.group("op")), m.group("val"), ev))
         both = BOTH.search(text)
         if both and cond:
             ev = a.flow_evidence(sentence.start() + both.start(), sentence.start() + both.end())
@@ -246,14 +247,17 @@ def check_12(a):
         else:
             marks.append(premark(pid, CANNOT, None, f"{name}: the values of both regions were not read"
                                  + (f" (found {right['pos' if found['pos'] else 'neg']} for one)" if ev else ""), ev))
-    kink = []
+    kink, named = [], set()
     for m in re.finditer(KINK_EQ, a.flow, re.I):
         around = a.flow[max(0, m.start() - 200):m.end() + 200]
-        w = re.search(KINK_WORD, around, re.I)
-        if w:
+        words = {w.group().lower() for w in re.finditer(KINK_WORD, around, re.I)}
+        if words:
             kink.append(a.flow_evidence(m.start(), m.end()))
+            named |= words
     if kink:
-        marks.append(premark("1.2.kink", RIGHT, "high", "b + xw = 0 is addressed (undefined / subgradient / convention)", kink))
+        how = ("a subgradient or a convention is named" if any(w.startswith(("sub", "conv")) for w in named)
+               else "called undefined / not differentiable; no subgradient or convention named")
+        marks.append(premark("1.2.kink", RIGHT, "high", f"b + xw = 0 is addressed: {how}", kink))
     elif geq:
         marks.append(premark("1.2.kink", CANNOT, None, "b + xw = 0 falls into a case with ≥ (or ≤) without a word about it"))
     else:

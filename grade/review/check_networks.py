@@ -91,7 +91,7 @@ def _eta_signs(a):
     for i, row in enumerate(a.norm):
         for m in ETA.finditer(row):
             after = m.group("after").strip()
-            context = " ".join(a.norm[max(0, i - 2):i + 3])
+            context = " ".join(a.norm[max(0, i - 3):i + 3])
             if after.startswith(("Δ", "∆")) or not UPDATE_CONTEXT.search(context):
                 continue  # w + ηΔw says nothing about the sign; η outside an update neither
             col = m.start("after")

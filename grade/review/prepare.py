@@ -53,7 +53,7 @@ def review_submission(folder, height=1050, layout=True):
     if any(not a["pages"] for a in located.values()):
         shown = None  # an answer not found: every page is shown for it
     try:
-        images = read_pdf(folder, rel, layout=layout, images=True, height=height)["images"]
+        images = read_pdf(folder, rel, images=True, height=height, text=False)["images"]
         team["images"] = {p: data for p, data in images.items() if shown is None or p in shown}
     except ValueError as exc:
         team["problem"] = "; ".join(filter(None, [team["problem"], f"pages not rendered: {exc}"]))

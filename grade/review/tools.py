@@ -184,12 +184,13 @@ def render_pages(pdf, work, height=1050, quality=60, last=MAX_PAGES):
     return images
 
 
-def read_pdf(submission, rel, layout=True, images=True, height=1050):
-    """``{"pdf", "pages": [text per page], "n_pages", "images": {page: jpeg bytes}}`` of one PDF."""
+def read_pdf(submission, rel, layout=True, images=True, height=1050, text=True):
+    """``{"pdf", "pages": [text per page], "n_pages", "images": {page: jpeg bytes}}`` of one PDF
+    (``text=False``: no text, ``images=False``: no images)."""
     with tempfile.TemporaryDirectory(prefix="review-") as work:
         pdf = _safe_copy(submission, rel, work)
         n_pages = pdf_pages(pdf, work)
-        pages = pdf_text(pdf, work, layout=layout)
+        pages = pdf_text(pdf, work, layout=layout) if text else []
         rendered = render_pages(pdf, work, height=height) if images else {}
     return {"pdf": str(rel), "pages": pages, "n_pages": n_pages, "images": rendered}
 
