@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from grade.review import (DEFAULT_RUBRIC, MarksError, RubricError, load_rubric, marks_markdown, pdf_check,
-                          prepare_review, read_marks, run_tool)
+                          prepare_review, read_marks, review_submission, run_tool)
 from grade.review.page import page_html
 from grade.review.tools import find_pdfs
 from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, truth
@@ -95,6 +95,19 @@ def test_no_premark_is_confidently_wrong(reviewed):
 def test_listed_mistakes_are_caught(reviewed, what, team, pid):
     m = next(m for ms in reviewed[1][team]["premarks"].values() for m in ms if m["id"] == pid)
     assert m["verdict"] == "wrong" and m["confidence"] in ("high", "medium"), m
+
+
+def test_the_model_answer_is_never_marked_wrong(tmp_path):
+    """theory/theory.pdf, typeset unlike any fixture (tables, common-mistakes paragraphs that
+    quote the wrong answers): every answer found, no pre-mark says wrong."""
+    need("pdftotext", "pdftoppm", "pdfinfo")
+    (tmp_path / "model").mkdir()
+    shutil.copy2(ROOT / "theory" / "theory.pdf", tmp_path / "model" / "theory.pdf")
+    team = review_submission(tmp_path / "model")
+    assert all(a["found"] and a["lines"] for a in team["answers"].values())
+    marks = [m for ms in team["premarks"].values() for m in ms]
+    assert not [m for m in marks if m["verdict"] == "wrong"]
+    assert sum(m["verdict"] == "right" for m in marks) >= 8
 
 
 # ----------------------------------------------------------------------------- locating

@@ -29,6 +29,8 @@ def _mentions(a):
     """
     found, names = [], {}
     for m in POINT.finditer(a.flow):
+        if a.discussed(m.start()):
+            continue
         fn = (m.group("fn") or "").strip()
         point = (float(m.group("x")), float(m.group("y")))
         found.append((m.start("x") - 1, m.end(), point, bool(fn)))
@@ -48,6 +50,8 @@ def _classes(a, mentions):
         stop = mentions[k + 1][0] if k + 1 < len(mentions) else len(a.flow)
         window = a.flow[end:min(stop, end + 250)]
         m = CLASS_RE.search(window)
+        if m and a.discussed(end + m.start()):
+            continue
         if not m:  # "Saddle points: (0,0), (0,6)": a class named just before a list of points
             before = a.flow[max(0, start - 120):start]
             lead = list(CLASS_RE.finditer(before))
@@ -119,6 +123,7 @@ def check_11(a):
                              "each named critical point gets its right class (saddles; (2,2) local minimum)", ev))
     # the mixed partial
     forms = _linear_forms(a)
+    forms = [(i, c, t) for i, c, t in forms if not a.discussed_line(i)]
     bad = [(i, t) for i, c, t in forms if c == {"x": 2, "y": -4}]
     good = [(i, t) for i, c, t in forms if c == {"x": 2, "y": 2, "1": -6}]
     good += [(i, m.group()) for i, m in a.search_lines(r"2\(x\+y-3\)")]
@@ -165,7 +170,7 @@ def check_11(a):
 # ----------------------------------------------------------------------------- 1.2
 SUM = r"(?:b\s*\+\s*(?:x\s*·?\s*w|w\s*·?\s*x)|(?:x\s*·?\s*w|w\s*·?\s*x)\s*\+\s*b)"
 COND = rf"(?:{SUM}|z)\s*(?P<op><=|>=|<|>|≤|≥)\s*0"
-CASE = re.compile(rf"(?<![\w.])(?P<val>-?[01xwb])\s*,?\s*(?:(?:if|for|when|where)\s+)?(?:{COND}|(?P<other>otherwise|else))")
+CASE = re.compile(rf"(?<![\w.∂/])(?P<val>-?[01xwb])\s*,?\s*(?:(?:if|for|when|where)\s+)?(?:{COND}|(?P<other>otherwise|else))")
 VECTOR = re.compile(rf"\(\s*(?P<vb>[01])\s*,\s*(?P<vw>[01x])\s*\)\s*T?\s*,?\s*(?:(?:if|for|when)\s+)?"
                     rf"(?:{COND}|(?P<other>otherwise|else))")
 MARKERS = {"b": re.compile(r"∂\s*b(?![\w])|d\s*f\s*/\s*d\s*b\b"), "w": re.compile(r"∂\s*w(?![\w])|d\s*f\s*/\s*d\s*w\b")}

@@ -7,10 +7,12 @@ from .premark import CANNOT, RIGHT, WRONG, premark
 # ----------------------------------------------------------------------------- 1.4
 LAYER = r"(?:\s*[\[(]\s*\d\s*[\])])?"  # a layer index written as a superscript: g[1], z(1)
 G_DEF = re.compile(rf"\bg{LAYER}\s*\(\s*(?P<arg>[a-z]){LAYER}\s*\)\s*=\s*(?P<rhs>[^=;]{{0,40}})")
+CANNOT_WORK = r"cannot|can't|can ?not|does ?n[o']t work|impossible|not possible"
 LINEAR_WORDS = re.compile(r"(?<!non)(?<!non-)\b(?:linear|identity)\b(?!\s+combination)", re.I)
 QUADRATIC_WORDS = re.compile(r"\b(?:quadratic|squared?|square function)\b", re.I)
 SQUARED_UNITS = re.compile(r"h_?\d(?:\[\d\])?=(?:g\()?\(x_?1[+-]x_?2\)\^?2")  # h1 = (x1 + x2)²
-IDENTITY = re.compile(r"(?:\(x1\+x2\)\^?2-\(x1-x2\)\^?2|h1-h2)=(?P<k>\d*(?:\.\d+)?)(?:·)?x1x2")
+IDENTITY = re.compile(r"(?:\(x_?1\+x_?2\)\^?2-\(x_?1-x_?2\)\^?2|h_?1-h_?2)(?:=[^=]{1,60}?)*?"
+                      r"=(?P<k>\d*(?:\.\d+)?)·?x_?1·?x_?2(?!\d)")  # expansion steps may come between
 
 
 def _g_kind(a, i, m):
@@ -30,9 +32,10 @@ def _g_kind(a, i, m):
 
 
 def check_14(a):
-    kinds = [(_g_kind(a, i, m), i, m) for i, row in enumerate(a.norm) for m in G_DEF.finditer(row)]
+    kinds = [(_g_kind(a, i, m), i, m) for i, row in enumerate(a.norm) for m in G_DEF.finditer(row)
+             if not a.discussed_line(i, CANNOT_WORK)]
     kinds = [k for k in kinds if k[0]]
-    lin_words = LINEAR_WORDS.search(a.flow)
+    lin_words = next((m for m in LINEAR_WORDS.finditer(a.flow) if not a.discussed(m.start(), CANNOT_WORK)), None)
     quad_words = QUADRATIC_WORDS.search(a.flow)
     found = {k for k, _, _ in kinds}
     ev = [a.evidence(i, m.group()) for _, i, m in kinds]
@@ -92,8 +95,9 @@ def _eta_signs(a):
         for m in ETA.finditer(row):
             after = m.group("after").strip()
             context = " ".join(a.norm[max(0, i - 3):i + 3])
-            if after.startswith(("Δ", "∆")) or not UPDATE_CONTEXT.search(context):
-                continue  # w + ηΔw says nothing about the sign; η outside an update neither
+            if (after.startswith(("Δ", "∆")) or not UPDATE_CONTEXT.search(context)
+                    or a.discussed_line(i, r"\bascent\b")):
+                continue  # w + ηΔw says nothing about the sign; η outside an update, or in a warning, neither
             col = m.start("after")
             fraction = a.near(i, col, {"∂L", "∂ L", "∂L(ŷ,", "∂L(ŷ, y)"}, width=(1, 30), lines=(-2, -1, 1))
             if GRADIENT.search(after) or fraction or not after.strip(" .,"):
@@ -113,7 +117,7 @@ def check_15(a):
         marks.append(premark("1.5.sign", RIGHT, "high", "the update subtracts η times the gradient", minus))
     else:
         marks.append(premark("1.5.sign", CANNOT, None, "no update w ± η·(gradient) found"))
-    assumed = DIAG_ASSUMED.search(a.flow)
+    assumed = next((m for m in DIAG_ASSUMED.finditer(a.flow) if not a.discussed(m.start())), None)
     diag, diag_ev = a.find(DIAG_FORM)
     full, full_ev = a.find(FULL_FORM)
     if assumed:

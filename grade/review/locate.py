@@ -52,8 +52,8 @@ def heading_of(line):
             return None
         by_title = _title_of(rest)
         if by_title:  # a title overrides the number ("1.3.2 Training epochs" when 1.3.2 was skipped)
-            title_words = len(words(TITLES[by_title]))
-            return by_title, " ".join(rest.split()[title_words:]) if len(rest.split()) > title_words else ""
+            title = re.match(r"\s+".join(map(re.escape, TITLES[by_title].split())), rest, re.I)
+            return by_title, (rest[title.end():].strip(" .:") if title else "")
         if num not in TITLES:
             return None
         marker = MARKER.match(rest)

@@ -13,6 +13,10 @@ import re
 from .text import compact, norm, squash
 
 RIGHT, WRONG, CANNOT = "right", "wrong", "cannot tell"
+# A sentence with these words discusses a mistake ("a common mistake is ... assuming k = l"):
+# what it shows is not the team's answer.
+DISCUSSION = re.compile(r"\b(?:mistakes?|wrong|incorrect|instead of|common|do ?n[o']t|never|avoid)\b", re.I)
+MISTAKES_PARAGRAPH = re.compile(r"\b(?:common|typical|frequent)\s+(?:mistakes?|errors?|pitfalls?)\b|\bpitfalls?\b", re.I)
 
 # Which rubric ids each pre-mark informs (only the ids the loaded rubric has are shown).
 RUBRIC_LINKS = {
@@ -55,9 +59,28 @@ class Answer:
         self._starts = starts
         self._cstarts = [sum(len(c) for c in self.compact[:i]) for i in range(len(self.compact))]
         self.cflow = "".join(self.compact)  # the same without any space
+        paragraph = MISTAKES_PARAGRAPH.search(self.flow)  # "Common mistakes." to the end: discussion
+        self._mistakes_from = paragraph.start() if paragraph else len(self.flow) + 1
 
     def __bool__(self):
         return any(t.strip() for _, t in self.lines)
+
+    def sentence(self, pos):
+        """The sentence of :attr:`flow` around position ``pos``."""
+        start = max((m.end() for m in re.finditer(r"[.!?]\s+(?=[A-Z(•])", self.flow[:pos])), default=0)
+        end = re.search(r"[.!?](?:\s+[A-Z(•]|\s*$)", self.flow[pos:])
+        return self.flow[start:pos + (end.start() + 1 if end else len(self.flow))]
+
+    def discussed(self, pos, extra=None):
+        """Whether the sentence around ``pos`` of :attr:`flow` discusses a mistake (or ``extra``)."""
+        if pos >= self._mistakes_from:
+            return True
+        sentence = self.sentence(pos)
+        return bool(DISCUSSION.search(sentence) or (extra and re.search(extra, sentence, re.I)))
+
+    def discussed_line(self, i, extra=None):
+        """:meth:`discussed` for the start of line ``i``."""
+        return self.discussed(self._starts[i] + len(squash(self.norm[i])) // 2, extra)
 
     def line_of(self, pos, starts=None):
         """Index of the line holding position ``pos`` of :attr:`flow` (of :attr:`cflow` with its starts)."""
@@ -67,18 +90,19 @@ class Answer:
                 lo = i
         return lo
 
-    def find(self, pattern):
+    def find(self, pattern, extra=None):
         """``(match, evidence)`` of the first match of ``pattern`` in a compact line, else in the
-        compact run of all lines (a formula that wraps); ``(None, None)`` if there is none."""
+        compact run of all lines (a formula that wraps), outside sentences that discuss a
+        mistake (:meth:`discussed`); ``(None, None)`` if there is none."""
         for i, row in enumerate(self.compact):
-            m = re.search(pattern, row)
-            if m:
-                return m, self.evidence(i)
-        m = re.search(pattern, self.cflow)
-        if not m:
-            return None, None
-        first, last = self.line_of(m.start(), self._cstarts), self.line_of(m.end() - 1, self._cstarts)
-        return m, self.lines_evidence(first, last)
+            for m in re.finditer(pattern, row):
+                if not self.discussed_line(i, extra):
+                    return m, self.evidence(i)
+        for m in re.finditer(pattern, self.cflow):
+            first, last = self.line_of(m.start(), self._cstarts), self.line_of(m.end() - 1, self._cstarts)
+            if not self.discussed_line(first, extra):
+                return m, self.lines_evidence(first, last)
+        return None, None
 
     def lines_evidence(self, first, last):
         """Evidence quoting lines ``first``..``last`` (at most three, as one line)."""
