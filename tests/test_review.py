@@ -312,10 +312,15 @@ def test_cli(built, tmp_path):
     ("1.5", ["w(r+1) = w(r) + ηΔw = w(r) − η ∂L/∂w"], "1.5.sign", "right"),
     ("1.5", ["w(r+1) = w(r) + η ∂L/∂w"], "1.5.sign", "wrong"),
     ("1.5", ["the learning rate η > 0 is small"], "1.5.sign", "cannot tell"),
+    ("1.1", ["Saddle points: (0, 0), (0, 6), (6, 0); local minimum: (2, 2) with f(2, 2) = −8."], "1.1.classes", "right"),
+    ("1.1", ["(0,0), (0,6), (2,2) are critical; (0,0) and (0,6) are saddle points, (2,2) a minimum."], "1.1.points", "wrong"),
+    ("1.1", ["A common mistake is 2x + 2y − 6y. We get f_xy = 2x + 2y − 6."], "1.1.mixed_partial", "right"),
+    ("1.5", ["w(r+1) = w(r) − η ∂L/∂w.", "Common mistakes. (i) w + η ∂L/∂w."], "1.5.sign", "right"),
     ("1.2", ["∂f/∂b = 1[b + xw > 0] and ∂f/∂w = x 1[b + xw > 0]"], "1.2.dw", "right"),
     ("1.2", ["For b + xw > 0, ∂f/∂b = 1 and ∂f/∂w = 1. For b + xw < 0 both derivatives are 0."], "1.2.dw", "wrong"),
     ("1.2", ["With z = b + xw, ∂z/∂b = 1 and ∂z/∂w = x; f is 0 if b + xw < 0"], "1.2.dw", "cannot tell"),
-], ids=["lost superscript", "linear", "w+ηΔw=w−η∂L/∂w", "+η", "no update", "indicator", "prose", "inner derivatives"])
+], ids=["lost superscript", "linear", "w+ηΔw=w−η∂L/∂w", "+η", "no update", "class lists", "missed (6,0)", "a mistake quoted", "mistakes paragraph", "indicator", "prose",
+       "inner derivatives"])
 def test_premark_garbling_cases(qid, lines, pid, verdict):
     """Short texts as pdftotext gives them: each pre-mark reads them right or says it cannot tell."""
     from grade.review.premark import premarks_for

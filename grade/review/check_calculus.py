@@ -50,6 +50,8 @@ def _classes(a, mentions):
         stop = mentions[k + 1][0] if k + 1 < len(mentions) else len(a.flow)
         window = a.flow[end:min(stop, end + 250)]
         m = CLASS_RE.search(window)
+        if m and re.match(r"\w*(?:\s+points?)?\s*:", window[m.end():]):
+            m = None  # "...; local minimum: (2,2)" labels the points after it, not this one
         if m and a.discussed(end + m.start()):
             continue
         if not m:  # "Saddle points: (0,0), (0,6)": a class named just before a list of points
@@ -73,11 +75,12 @@ def _named_in_prose(a, point):
 
 
 def _linear_forms(a):
-    """``[(line, coefficients {"x","y","1"}, text)]`` of the sums of terms like 2x + 2y - 6y."""
+    """``[(line, column, coefficients {"x","y","1"}, text)]`` of sums of terms like 2x + 2y - 6y."""
     found = []
     for i, row in enumerate(a.norm):
-        for cell in re.split(r"\s{2,}", row):
-            c = re.sub(r"\s+", "", cell)
+        for cell in re.finditer(r"\S+(?: \S+)*", row):  # layout columns are 2+ spaces apart
+            cols = [cell.start() + k for k, ch in enumerate(cell.group()) if not ch.isspace()]
+            c = "".join(ch for ch in cell.group() if not ch.isspace())
             for m in re.finditer(r"(?<![\w^\]])((?:-?\d*[xy]?)(?:[-+]\d*[xy]?){2,3})(?![\w(^\[])", c):
                 coef = {}
                 for sign, num, var in re.findall(r"([-+]?)(\d*)([xy]?)", m.group(1)):
@@ -85,7 +88,7 @@ def _linear_forms(a):
                         continue
                     v = (-1 if sign == "-" else 1) * (int(num) if num else 1)
                     coef[var or "1"] = coef.get(var or "1", 0) + v
-                found.append((i, coef, m.group(1)))
+                found.append((i, cols[m.start()], coef, m.group(1)))
     return found
 
 
@@ -123,7 +126,7 @@ def check_11(a):
                              "each named critical point gets its right class (saddles; (2,2) local minimum)", ev))
     # the mixed partial
     forms = _linear_forms(a)
-    forms = [(i, c, t) for i, c, t in forms if not a.discussed_line(i)]
+    forms = [(i, c, t) for i, col, c, t in forms if not a.discussed_line(i, col=col)]
     bad = [(i, t) for i, c, t in forms if c == {"x": 2, "y": -4}]
     good = [(i, t) for i, c, t in forms if c == {"x": 2, "y": 2, "1": -6}]
     good += [(i, m.group()) for i, m in a.search_lines(r"2\(x\+y-3\)")]

@@ -16,7 +16,8 @@ RIGHT, WRONG, CANNOT = "right", "wrong", "cannot tell"
 # A sentence with these words discusses a mistake ("a common mistake is ... assuming k = l"):
 # what it shows is not the team's answer.
 DISCUSSION = re.compile(r"\b(?:mistakes?|wrong|incorrect|instead of|common|do ?n[o']t|never|avoid)\b", re.I)
-MISTAKES_PARAGRAPH = re.compile(r"\b(?:common|typical|frequent)\s+(?:mistakes?|errors?|pitfalls?)\b|\bpitfalls?\b", re.I)
+MISTAKES_PARAGRAPH = re.compile(r"(?:^|[.!?)]\s+)(?:common|typical|frequent)\s+(?:mistakes|errors|pitfalls)\s*[.:]"
+                                r"|(?:^|[.!?)]\s+)pitfalls\s*[.:]", re.I)  # a paragraph headed "Common mistakes."
 
 # Which rubric ids each pre-mark informs (only the ids the loaded rubric has are shown).
 RUBRIC_LINKS = {
@@ -78,9 +79,11 @@ class Answer:
         sentence = self.sentence(pos)
         return bool(DISCUSSION.search(sentence) or (extra and re.search(extra, sentence, re.I)))
 
-    def discussed_line(self, i, extra=None):
-        """:meth:`discussed` for the start of line ``i``."""
-        return self.discussed(self._starts[i] + len(squash(self.norm[i])) // 2, extra)
+    def discussed_line(self, i, extra=None, col=None):
+        """:meth:`discussed` for column ``col`` of line ``i`` (its middle by default)."""
+        row = self.norm[i]
+        pos = self._starts[i] + (len(squash(row[:col])) + 1 if col else len(squash(row)) // 2)
+        return self.discussed(pos, extra)
 
     def line_of(self, pos, starts=None):
         """Index of the line holding position ``pos`` of :attr:`flow` (of :attr:`cflow` with its starts)."""
