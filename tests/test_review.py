@@ -1,0 +1,329 @@
+"""grade/review: the theory half of grading.  Fixture teams (tests/review_fixtures/team_*.tex,
+typeset by pdflatex at test time) have known right and wrong answers; each pre-mark agrees
+with the fixture's stated truth or says it cannot tell, the listed mistakes are caught, the
+answers are found without the repeated statement, the page works in a real browser, and the
+TA's marks come back through the CSV checked against the rubric."""
+
+import base64
+import csv
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grade.review import (DEFAULT_RUBRIC, MarksError, RubricError, load_rubric, marks_markdown, pdf_check,
+                          prepare_review, read_marks, review_submission, run_tool)
+from grade.review.page import page_html
+from grade.review.tools import find_pdfs
+from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, truth
+
+ROOT = Path(__file__).resolve().parents[1]
+RUBRIC_FILE = HERE / "rubric.toml"  # provisional, same schema as theory/rubric.toml
+TOOLS = {"pdflatex": "texlive-latex-recommended (and texlive-latex-extra)", "pdftotext": "poppler-utils",
+         "pdftoppm": "poppler-utils", "pdfinfo": "poppler-utils"}
+STATEMENT_PROBES = {"1.1": "Identify and classify all critical", "1.2": "with respect to the parameters b and w",
+                    "1.3.1": "Indicate on your y-axis where zero error", "1.3.2": "Choose the x-range so that",
+                    "1.3.3": "argue qualitatively why", "1.4": "Design an activation function",
+                    "1.5": "Show all the steps in your derivation"}
+# The mistakes the issue lists, each with the fixture that makes it and the pre-mark that must catch it.
+CAUGHT = [("wrong mixed partial", "team_mixed_partial", "1.1.mixed_partial"), ("seed", "team_seed", "1.1.mixed_partial"),
+          ("missed point", "team_missed_point", "1.1.points"), ("spurious point", "team_spurious_point", "1.1.points"),
+          ("determinant alone", "team_det_alone", "1.1.det_alone"), ("linear g", "team_det_alone", "1.4.activation"),
+          ("linear g (seed)", "team_seed", "1.4.activation"), ("diagonal Jacobian", "team_diag_jacobian", "1.5.jacobian"),
+          ("diagonal Jacobian (seed)", "team_seed", "1.5.jacobian"), ("missing sums", "team_diag_jacobian", "1.5.sums"),
+          ("+eta", "team_spurious_point", "1.5.sign"), ("+eta (seed)", "team_seed", "1.5.sign"),
+          ("inner derivative", "team_missed_point", "1.2.dw"), ("factor 1/4", "team_missed_point", "1.4.identity")]
+
+
+def need(*tools):
+    """Fail (not skip) with the Debian package to install when a tool the test needs is missing."""
+    for tool in tools:
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is not installed: apt-get install {TOOLS.get(tool, tool)}")
+
+
+def chromium():
+    found = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if not found:
+        pytest.fail("chromium is not installed: apt-get install chromium")
+    return found
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """Every fixture team as a submission folder ``<team>/theory.pdf`` (built once, 2 at a time)."""
+    need(*TOOLS)
+    return build_all(tmp_path_factory.mktemp("review-teams"), jobs=2)
+
+
+@pytest.fixture(scope="session")
+def reviewed(built, tmp_path_factory):
+    out = tmp_path_factory.mktemp("review-out")
+    result = prepare_review([p.parent for p in built.values()], out, rubric_path=RUBRIC_FILE, jobs=2)
+    teams = {t["team"]: t for t in json.loads(Path(result["json"]).read_text())["teams"]}
+    return result, teams
+
+
+# ----------------------------------------------------------------------------- pre-marks
+@pytest.mark.parametrize("team", list(fixtures()))
+def test_premarks_agree_with_the_truth_or_cannot_tell(reviewed, team):
+    stated = truth(fixtures()[team])
+    marks = {m["id"]: m for ms in reviewed[1][team]["premarks"].values() for m in ms}
+    assert set(stated) == set(marks), "the fixture states a truth for every pre-mark"
+    for pid, m in marks.items():
+        assert m["evidence"] or m["verdict"] == "cannot tell", pid
+        if stated[pid] == "none":
+            assert m["verdict"] == "cannot tell", f"{pid}: the text does not show it, got {m['verdict']}: {m['message']}"
+        else:
+            assert m["verdict"] in (stated[pid], "cannot tell"), f"{pid}: truth {stated[pid]}, got {m}"
+
+
+def test_no_premark_is_confidently_wrong(reviewed):
+    wrong = [(team, m["id"], m["verdict"], m["confidence"])
+             for team, t in reviewed[1].items() for ms in t["premarks"].values() for m in ms
+             if m["verdict"] != "cannot tell" and m["verdict"] != truth(fixtures()[team])[m["id"]]]
+    assert not wrong
+
+
+@pytest.mark.parametrize("what,team,pid", CAUGHT, ids=[c[0] for c in CAUGHT])
+def test_listed_mistakes_are_caught(reviewed, what, team, pid):
+    m = next(m for ms in reviewed[1][team]["premarks"].values() for m in ms if m["id"] == pid)
+    assert m["verdict"] == "wrong" and m["confidence"] in ("high", "medium"), m
+
+
+def test_the_model_answer_is_never_marked_wrong(tmp_path):
+    """theory/theory.pdf, typeset unlike any fixture (tables, common-mistakes paragraphs that
+    quote the wrong answers): every answer found, no pre-mark says wrong."""
+    need("pdftotext", "pdftoppm", "pdfinfo")
+    (tmp_path / "model").mkdir()
+    shutil.copy2(ROOT / "theory" / "theory.pdf", tmp_path / "model" / "theory.pdf")
+    team = review_submission(tmp_path / "model")
+    assert all(a["found"] and a["lines"] for a in team["answers"].values())
+    marks = [m for ms in team["premarks"].values() for m in ms]
+    assert not [m for m in marks if m["verdict"] == "wrong"]
+    assert sum(m["verdict"] == "right" for m in marks) >= 8
+
+
+# ----------------------------------------------------------------------------- locating
+@pytest.mark.parametrize("team", list(fixtures()))
+def test_answers_found_without_the_statement(reviewed, team):
+    located = reviewed[1][team]["answers"]
+    for qid, phrase in answers(fixtures()[team]).items():
+        a = located[qid]
+        if phrase == "NOT FOUND":
+            assert not a["found"] and "not found" in a["note"]
+            continue
+        text = re.sub(r"\s+", " ", " ".join(t for _, t in a["lines"]).replace("−", "-"))
+        assert a["found"] and phrase in text, f"{qid}: {phrase!r} not in {text[:300]!r}"
+        assert STATEMENT_PROBES[qid] not in text, f"{qid}: the statement was not stripped"
+        assert a["pages"], qid
+
+
+def test_sketch_pages_are_shown(reviewed):
+    right = reviewed[1]["team_right"]["answers"]
+    assert right["1.3.1"]["pages"] == [2, 3] and right["1.3.3"]["pages"] == [3, 4]
+
+
+# ----------------------------------------------------------------------------- theory.pdf's point
+def test_pdf_check(built, tmp_path):
+    ok, msg = pdf_check(built["team_right"].parent)
+    assert ok and "theory.pdf: 5 pages with text" in msg
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "theory.pdf").write_bytes(b"%PDF-")
+    ok, msg = pdf_check(fake)
+    assert not ok and "not a readable PDF" in msg
+    link = tmp_path / "link"
+    link.mkdir()
+    (link / "theory.pdf").symlink_to(built["team_right"])
+    ok, msg = pdf_check(link)
+    assert not ok and "outside the submission" in msg
+    hidden = tmp_path / "hidden"
+    (hidden / ".git").mkdir(parents=True)
+    shutil.copy2(built["team_right"], hidden / ".git" / "theory.pdf")
+    assert pdf_check(hidden) == (False, "no PDF with the answers to the theoretical part was found in the submission")
+
+
+def test_pdf_check_image_only(tmp_path):
+    need("pdflatex", "pdfinfo", "pdftotext")
+    tex = tmp_path / "team_scan.tex"
+    tex.write_text("\\documentclass{article}\\usepackage{graphicx}\\pagestyle{empty}\\begin{document}"
+                   "\\includegraphics[width=\\textwidth]{sketch_size.png}\\end{document}\n")
+    pdf = build_one(tex, tmp_path / "out")
+    ok, msg = pdf_check(pdf.parent)
+    assert not ok and "no text was found" in msg
+
+
+def test_find_pdfs_prefers_the_theory_and_refuses_links_out(tmp_path):
+    sub = tmp_path / "team"
+    (sub / "docs").mkdir(parents=True)
+    for name in ("problem_set_1.pdf", "docs/theory_part1.pdf", "notes.pdf"):
+        (sub / name).write_bytes(b"%PDF-1.5")
+    (sub / "inside.pdf").symlink_to(sub / "notes.pdf")
+    (tmp_path / "elsewhere.pdf").write_bytes(b"%PDF-1.5")
+    (sub / "outside.pdf").symlink_to(tmp_path / "elsewhere.pdf")
+    usable, refused = find_pdfs(sub)
+    assert str(usable[0]) == "docs/theory_part1.pdf" and str(usable[-1]) == "problem_set_1.pdf"
+    assert "inside.pdf" in map(str, usable) and {str(k) for k in refused} == {"outside.pdf"}
+
+
+def test_run_tool_limits(tmp_path):
+    res = run_tool([sys.executable, "-c", "import time; time.sleep(30)"], reads=[], writes=tmp_path, timeout=1)
+    assert res.timed_out
+    res = run_tool([sys.executable, "-c", "b = bytearray(2 * 2**30)"], reads=[], writes=tmp_path, timeout=20,
+                   memory=512 * 2**20)
+    assert res.returncode != 0 and "MemoryError" in res.stderr
+
+
+# ----------------------------------------------------------------------------- rubric and marks
+def test_rubric_default_path_and_errors(tmp_path):
+    assert DEFAULT_RUBRIC == ROOT / "theory" / "rubric.toml"
+    if DEFAULT_RUBRIC.exists():
+        load_rubric()  # the real rubric follows the schema
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RUBRIC_FILE.read_text().replace('applies_to = "1.1.hessian"', 'applies_to = "1.1.hesian"')
+                   .replace('id = "1.2.db"', 'id = "1.2.dB"').replace("total = 20", "total = 21"))
+    with pytest.raises(RubricError) as err:
+        load_rubric(bad)
+    text = str(err.value)
+    assert "Received: '1.1.hesian'" in text and "Received: '1.2.dB'" in text
+    assert "total = 21 but the questions' points add up to 20" in text
+
+
+def _write(path, rows):
+    with open(path, "w", newline="") as fh:
+        csv.writer(fh).writerows([["team", "question", "id", "kind", "max", "value"], *rows])
+    return path
+
+
+def test_read_marks_scores_and_checks(tmp_path):
+    rubric = load_rubric(RUBRIC_FILE)
+    path = _write(tmp_path / "m.csv", [
+        ["a", "1.1", "1.1.gradient", "item", "1", "1"], ["a", "1.1", "1.1.critical_points", "item", "1", "0.5"],
+        ["a", "1.1", "1.1.hessian", "item", "1", "1"], ["a", "1.1", "1.1.classification", "item", "1", "1"],
+        ["a", "1.1", "1.1.mixed_partial", "mistake", "0.5", "1"], ["a", "1.1", "", "comment", "", "f_xy, \"6y\""],
+        ["a", "1.4", "1.4.activation", "item", "1", "0"], ["a", "1.4", "1.4.linear_activation", "mistake", "1", "1"],
+        ["b", "1.2", "1.2.db", "item", "0.75", ""]])
+    res = read_marks(path, rubric, teams=["a", "b"])
+    q = res["a"]["questions"]
+    assert q["1.1"]["points"] == 3.0 and q["1.1"]["marked"] and q["1.1"]["mistakes"] == ["1.1.mixed_partial"]
+    assert q["1.4"]["points"] == 0.0  # clamped at zero
+    assert res["a"]["total"] == 3.0 and res["a"]["max"] == 20 and res["a"]["comments"] == {"1.1": 'f_xy, "6y"'}
+    assert res["b"]["total"] == 0 and not res["b"]["complete"]
+    md = marks_markdown(res["a"], rubric)
+    assert md.startswith("## Theory (part 1): 3 / 20") and "| 1.1 Optimization | 3 / 4 |" in md
+    assert "Wrong mixed partial such as 2x + 2y - 6y (−0.5)" in md
+    bad = _write(tmp_path / "bad.csv", [
+        ["c", "1.1", "1.1.gradient", "item", "1", "1"], ["a", "1.1", "1.1.gradiant", "item", "1", "1"],
+        ["a", "1.1", "1.1.gradient", "item", "1", "2"], ["a", "1.2", "1.2.db", "item", "1", "0.5"],
+        ["a", "1.1", "1.1.factoring", "mistake", "0.5", "0.5"], ["a", "1.1", "1.1.hessian", "mistake", "1", "1"]])
+    with pytest.raises(MarksError) as err:
+        read_marks(bad, rubric, teams=["a", "b"])
+    text = str(err.value)
+    assert "team 'c' was not reviewed (expected one of: a, b)" in text
+    assert "'1.1.gradiant' is not an item or mistake of question 1.1" in text and "1.1.critical_points" in text
+    assert "points must be a number from 0 to 1. Received: '2'" in text
+    assert "max 1, the rubric gives 0.75" in text and "Received: '0.5'" in text
+    assert "1.1.hessian is a rubric item, the file says 'mistake'" in text
+
+
+# ----------------------------------------------------------------------------- the page
+def test_page_is_offline_and_each_image_embedded_once(reviewed):
+    page = Path(reviewed[0]["html"]).read_text()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page) and "@import" not in page
+    images = json.loads(re.search(r'id="review-images">(.*?)</script>', page, re.S).group(1))
+    teams = reviewed[1]
+    assert len(images) == sum(len(set(t["image_refs"].values())) for t in teams.values())
+    for data in images.values():
+        assert page.count(data) == 1
+
+
+def test_page_keeps_untrusted_text_inert():
+    team = {"team": "t", "pdf": "a.pdf", "problem": "", "n_pages": 1, "image_refs": {}, "premarks": {},
+            "answers": {"1.1": {"found": True, "heading": {"page": 1, "text": "1.1"}, "pages": [1], "stripped": 0,
+                                "note": "", "lines": [[1, "</script><script>alert(1)</script><!--"]]}}}
+    page = page_html(load_rubric(RUBRIC_FILE), [team], {})
+    assert page.count("</script>") == 3 and "<script>alert" not in page and "<!--" not in page
+
+
+def _chromium(url, *args):
+    profile = tempfile.mkdtemp(prefix="review-chromium-")
+    try:
+        return subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                               "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                               "--disable-sync", f"--user-data-dir={profile}", *args, url],
+                              capture_output=True, text=True, timeout=90)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_page_renders_in_chromium(reviewed, tmp_path):
+    shot = tmp_path / "review.png"
+    _chromium(Path(reviewed[0]["html"]).as_uri() + "#q=1.1", f"--screenshot={shot}", "--window-size=1400,1800")
+    from PIL import Image  # installed with matplotlib
+    img = Image.open(shot).convert("L")
+    dark = sum(img.histogram()[:160]) / (img.width * img.height)
+    assert img.size == (1400, 1800) and 0.01 < dark < 0.5, f"share of dark pixels {dark:.3f}: blank page?"
+
+
+def test_marks_round_trip_through_the_page(reviewed, tmp_path):
+    """A CSV loaded as "Load marks" does, one "full" button pressed, saved as "Download marks" does."""
+    rubric = load_rubric(RUBRIC_FILE)
+    given = _write(tmp_path / "given.csv", [
+        ["team_right", "1.5", "1.5.update", "item", "1", "1"], ["team_seed", "1.5", "1.5.plus_eta", "mistake", "0.5", "1"],
+        ["team_seed", "1.4", "", "comment", "", "linear g, \"cannot\" work;\nsee 1.4"]])
+    encoded = base64.urlsafe_b64encode(given.read_bytes()).decode().rstrip("=")
+    proc = _chromium(Path(reviewed[0]["html"]).as_uri() + "#selftest=" + encoded, "--dump-dom")
+    out = json.loads(html.unescape(re.search(r'<pre id="selftest-result"[^>]*>(.*?)</pre>', proc.stdout, re.S).group(1)))
+    assert out["errors"] == [] and out["clicked"]["id"] == "1.1.gradient"
+    back = tmp_path / "back.csv"
+    back.write_text(out["csv"])
+    res = read_marks(back, rubric, teams=list(reviewed[1]))
+    first = sorted(reviewed[1])[0]
+    assert res[first]["questions"]["1.1"]["items"]["1.1.gradient"] == 1.0
+    assert res["team_right"]["questions"]["1.5"]["items"]["1.5.update"] == 1.0
+    assert res["team_seed"]["questions"]["1.5"]["mistakes"] == ["1.5.plus_eta"]
+    assert res["team_seed"]["comments"] == {"1.4": "linear g, \"cannot\" work;\nsee 1.4"}
+    assert sum(r["total"] for r in res.values()) == 2.0
+
+
+def test_cli(built, tmp_path):
+    folders = [str(built[t].parent) for t in ("team_right", "team_seed")]
+    marks = _write(tmp_path / "marks.csv", [["team_seed", "1.2", "1.2.db", "item", "0.75", "0.75"]])
+    cmd = [sys.executable, "-m", "grade.review", *folders, "--out", str(tmp_path / "out"), "--rubric", str(RUBRIC_FILE)]
+    proc = subprocess.run([*cmd, "--marks", str(marks)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 submissions reviewed" in proc.stdout and "team_seed: 0.75 / 20 (not all marked)" in proc.stdout
+    _write(marks, [["team_x", "1.2", "1.2.db", "item", "0.75", "1"]])
+    proc = subprocess.run([*cmd, "--marks", str(marks)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "team 'team_x' was not reviewed" in proc.stderr
+    assert (tmp_path / "out" / "review.html").is_file()  # the first run's page, left as it was
+
+
+@pytest.mark.parametrize("qid,lines,pid,verdict", [
+    ("1.4", ["Choose g(z) = z, so h1 = (x1 + x2)2 and h2 = (x1 − x2)2."], "1.4.activation", "cannot tell"),
+    ("1.4", ["We take g(z) = z (identity) and h1 = x1, h2 = x2."], "1.4.activation", "wrong"),
+    ("1.5", ["w(r+1) = w(r) + ηΔw = w(r) − η ∂L/∂w"], "1.5.sign", "right"),
+    ("1.5", ["w(r+1) = w(r) + η ∂L/∂w"], "1.5.sign", "wrong"),
+    ("1.5", ["the learning rate η > 0 is small"], "1.5.sign", "cannot tell"),
+    ("1.1", ["Saddle points: (0, 0), (0, 6), (6, 0); local minimum: (2, 2) with f(2, 2) = −8."], "1.1.classes", "right"),
+    ("1.1", ["(0,0), (0,6), (2,2) are critical; (0,0) and (0,6) are saddle points, (2,2) a minimum."], "1.1.points", "wrong"),
+    ("1.1", ["A common mistake is 2x + 2y − 6y. We get f_xy = 2x + 2y − 6."], "1.1.mixed_partial", "right"),
+    ("1.5", ["w(r+1) = w(r) − η ∂L/∂w.", "Common mistakes. (i) w + η ∂L/∂w."], "1.5.sign", "right"),
+    ("1.2", ["∂f/∂b = 1[b + xw > 0] and ∂f/∂w = x 1[b + xw > 0]"], "1.2.dw", "right"),
+    ("1.2", ["For b + xw > 0, ∂f/∂b = 1 and ∂f/∂w = 1. For b + xw < 0 both derivatives are 0."], "1.2.dw", "wrong"),
+    ("1.2", ["With z = b + xw, ∂z/∂b = 1 and ∂z/∂w = x; f is 0 if b + xw < 0"], "1.2.dw", "cannot tell"),
+], ids=["lost superscript", "linear", "w+ηΔw=w−η∂L/∂w", "+η", "no update", "class lists", "missed (6,0)", "a mistake quoted", "mistakes paragraph", "indicator", "prose",
+       "inner derivatives"])
+def test_premark_garbling_cases(qid, lines, pid, verdict):
+    """Short texts as pdftotext gives them: each pre-mark reads them right or says it cannot tell."""
+    from grade.review.premark import premarks_for
+    located = {qid: {"found": True, "lines": [[1, t] for t in lines]}}
+    m = next(m for m in premarks_for(located)[qid] if m["id"] == pid)
+    assert m["verdict"] == verdict, m
