@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as graderdata
-from . import sandbox
+from . import reference, sandbox
 from .items import POINTS_FILE, Verdict, registry
 from .runner import GraderError, PartResult, part_key, run_part
 
@@ -43,6 +43,7 @@ class Context:
         self.data_hash = graderdata.file_hash(data_path)
         self.inputs = graderdata.make_inputs(graderdata.load_data(data_path))
         self.settings = graderdata.settings()
+        self.expected = reference.expected(self.inputs)
         self.inputs_file, self.settings_file = Path(workdir) / "inputs.npz", Path(workdir) / "settings.json"
         np.savez(self.inputs_file, **self.inputs)
         self.settings_file.write_text(json.dumps(self.settings))

@@ -23,9 +23,9 @@ SETTINGS = {
     # The course's calls on the learning digits; each stops as soon as the criterion is met, so a
     # slow learner gets up to max_epochs (a threshold below is filled in from the binomial test).
     "learns": {
-        "scratch": {"sizes": [784, 32, 16, 10], "learning_rate": 1.5, "max_epochs": 30},
-        "torch": {"sizes": [784, 32, 16, 10], "learning_rate": 0.1, "max_epochs": 30},
-        "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 20},
+        "scratch": {"sizes": [784, 32, 16, 10], "learning_rate": 1.5, "max_epochs": 20},
+        "torch": {"sizes": [784, 32, 16, 10], "learning_rate": 0.1, "max_epochs": 20},
+        "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 12},
     },
     "probe_seconds": {"default": 45, "learns": 150},
 }

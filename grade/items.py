@@ -15,7 +15,7 @@ POINTS_FILE = Path(__file__).resolve().parent / "points.toml"
 PARTS = ("scratch", "torch", "keras", "docs")
 PART_OF_PREFIX = {"scratch": "scratch", "torch": "torch", "keras": "keras", "tblr": "keras", "notebook": "docs",
                   "theory": "docs"}
-JUDGE_MODULES = ("scratch", "pytorch", "keras_tf", "docs")
+JUDGE_MODULES = ("scratch", "pytorch", "keras_tf", "keras_hidden", "docs")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ grader's own environment are never cached.
 """
 
 import ast
-import concurrent.futures
 import hashlib
 import json
 import re
@@ -26,9 +25,9 @@ import numpy as np
 
 from . import data as graderdata
 from . import sandbox
-from .items import JUDGES, POINTS_FILE, REFINEMENTS, Verdict, registry
+from .items import JUDGES, REFINEMENTS, Verdict
 from .judge import docs
-from .judge.common import Observations, failure
+from .judge.common import Observations
 
 GRADE_DIR = Path(__file__).resolve().parent
 OBSERVE = GRADE_DIR / "observe"
@@ -246,7 +245,8 @@ def run_part(folder, part, ctx, items, judgement):
     for p in missing:
         records[p] = {"probe": p, "values": None, "error": {"what": p, "type": "not_run", "where": "",
                                                             "message": _part_failed(result, part, records, probes)}}
-    obs = Observations(records, arrays, ctx.inputs, ctx.settings, notes=[n for n in notes if "Keras 2" in n])
+    obs = Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected,
+                       notes=[n for n in notes if "Keras 2" in n])
     verdicts = judge_part(part, obs, items, judgement)
     cacheable = not missing and result.returncode == 0 and not result.killed_reason
     return PartResult(verdicts, time.perf_counter() - start, notes=notes), cacheable

@@ -27,7 +27,7 @@ def values(obs, verdict):
     for name, rule in SCHEDULE_MISTAKES:
         if all(np.allclose(got[str(i)], [rule(i, s) for s in range(15)]) for i in (10, 3)):
             return Verdict.fail(f"the schedule {name}: TimeBasedLearningRate(10) gives {shown(got['10'])}, ...; "
-                                f"expected {shown(expected_rates(10))}, ...")
+                                f"expected {shown(expected_rates(obs, 10))}, ...")
     return None
 
 

@@ -4,7 +4,9 @@ import numpy as np
 
 from ..items import Verdict, refine
 from ..judge.common import relative_error
-from ..judge.pytorch import expected_update, logits, params, reference_grads, rows, student_grads, target_note
+from ..judge.pytorch import expected_update, student_grads, target_note
+from ..reference import torch_grads as reference_grads
+from ..reference import torch_logits as logits
 
 
 @refine("torch.forward")
@@ -13,7 +15,8 @@ def forward(obs, verdict):
     out = obs["forward"].get("output")
     if out is None:
         return None
-    ps, x = params(obs), rows(obs)
+    from ..reference import torch_params, torch_rows
+    ps, x = torch_params(obs.inputs), torch_rows(obs.inputs)
     z = logits(ps, x)
     mistakes = [
         ("the hidden and output activations are swapped (softmax in the hidden layers, sigmoid at the output)",
@@ -62,7 +65,7 @@ def loss(obs, verdict):
     for name, code, loss_of in _losses():
         for reduction in ("mean", "sum"):
             fn = loss_of if reduction == "mean" else (lambda z, y, f=loss_of: f(z, y) * len(z))
-            err = relative_error(grads, reference_grads(obs, fn))
+            err = relative_error(grads, reference_grads(obs.inputs, fn))
             if err is not None and err < 1e-4:
                 return Verdict.fail(f"the loss: {name} (identified from the gradients, relative error {err:.1e})"
                                     f"{target_note(obs)}", code=code)
@@ -79,8 +82,8 @@ def backward_update(obs, verdict):
         return len(after) == len(expected) and all(np.allclose(a, e, rtol=1e-5, atol=1e-7)
                                                    for a, e in zip(after, expected))
 
-    if equals(expected_update(obs, +lr)):
+    if equals(expected_update(obs, factor=+lr)):
         return Verdict.fail("`_update_weights` has the wrong sign: p + eta grad climbs the loss; SGD subtracts it")
-    if equals(expected_update(obs, 0.0)):
+    if equals(expected_update(obs, factor=0.0)):
         return Verdict.fail("`_update_weights` does not change the parameters: call self.optimizer.step()")
     return None

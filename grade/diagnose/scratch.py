@@ -8,12 +8,13 @@ in grade/points.toml, its points).
 import numpy as np
 
 from ..items import Verdict, refine
-from ..judge.common import close, flat, relative_error, sigmoid, softmax
-from ..judge.scratch import NETWORK, reference_forward, samples, student_gradients, weights
+from ..judge.common import close, flat, relative_error
+from ..judge.scratch import NETWORK, student_gradients
+from ..reference import identity, scratch_backward, scratch_forward, scratch_weights, sigmoid, softmax
 
 
-def identity(a):
-    return a
+def samples(obs):
+    return list(zip(obs.inputs["scratch.X"][:3], obs.inputs["scratch.Y"][:3]))
 
 
 FORWARD_MISTAKES = [
@@ -31,37 +32,11 @@ FORWARD_MISTAKES = [
 def forward(obs, verdict):
     outs = obs["forward"].get("outputs") or []
     for name, kwargs in FORWARD_MISTAKES:
-        refs = [reference_forward(weights(obs), x, **kwargs)[0] for x in obs.inputs["scratch.X"]]
+        refs = [scratch_forward(scratch_weights(obs.inputs), x, **kwargs)[0] for x in obs.inputs["scratch.X"]]
         if len(outs) == len(refs) and all(np.shape(o) == r.shape and np.allclose(o, r, rtol=1e-7, atol=1e-10)
                                           for o, r in zip(outs, refs)):
             return Verdict.fail(f"`_forward_pass`: {name}. The template's network is {NETWORK}.")
     return None
-
-
-def mistaken_backward(W, x, y, output="full", hidden="pre"):
-    """Backpropagation with a chosen (possibly mistaken) output and hidden-layer derivative.
-
-    ``output``: "full" (the exact softmax Jacobian at a^[L]), "diagonal" (only f(1-f), what the
-    template's softmax_deriv returns), "none" (dC/df taken as dC/da), or "full_post" /
-    "diagonal_post" (the Jacobian evaluated at the output f instead of a^[L]).  ``hidden``: "pre"
-    evaluates sigmoid's derivative at the pre-activations (exact), "post" at the activations.
-    """
-    f, A, Z = reference_forward(W, x)
-    g = 2 * (f - y) / len(y)
-    s = softmax(A[-1] if output.endswith("_post") else Z[-1])
-    if output.startswith("full"):
-        delta = s * (g - np.dot(g, s))
-    elif output.startswith("diagonal"):
-        delta = g * s * (1 - s)
-    else:
-        delta = g
-    grads = [None] * len(W)
-    for l in range(len(W) - 1, -1, -1):
-        grads[l] = np.outer(delta, A[l])
-        if l > 0:
-            p = sigmoid(Z[l - 1] if hidden == "pre" else A[l])
-            delta = (W[l].T @ delta) * p * (1 - p)
-    return grads
 
 
 OUTPUT_MISTAKES = {
@@ -81,13 +56,13 @@ HIDDEN_MISTAKE = ("evaluates sigmoid's derivative at the layer outputs self.A in
 @refine("scratch.backward")
 def backward(obs, verdict):
     got, note = student_gradients(obs)
-    W = weights(obs)
+    W = scratch_weights(obs.inputs)
     if not got or any(len(g) != len(W) for g in got):
         return None
     shapes_ok = all(np.shape(g) == w.shape for gs in got for g, w in zip(gs, W))
 
     def variant(**kwargs):
-        return [mistaken_backward(W, x, y, **kwargs) for x, y in samples(obs)]
+        return [scratch_backward(W, x, y, **kwargs) for x, y in samples(obs)]
 
     def matches(reference):
         return shapes_ok and all(close(flat(g), flat(v), 1e-6) for g, v in zip(got, reference))
@@ -126,7 +101,7 @@ def backward(obs, verdict):
 def update(obs, verdict):
     if obs.error("update"):
         return None
-    new, lr, W = obs["update"]["weights"], obs.settings["scratch"]["learning_rate"], weights(obs)
+    new, lr, W = obs["update"]["weights"], obs.settings["scratch"]["learning_rate"], scratch_weights(obs.inputs)
     grads = [obs.inputs[f"scratch.G{l}"] for l in range(len(W))]
 
     def equals(expected):

@@ -1,7 +1,9 @@
-"""What every judge shares: the observations of a part, reference maths, the learning criterion.
+"""What every judge shares: the observations of a part, comparisons, the learning criterion.
 
 Judges run in the grader's own process and read only data: JSON values and NumPy arrays that
-the sandboxed part wrote down (``grade/observe/``).  They never import the submission.
+the sandboxed part wrote down (grade/observe/), and the arrays a right answer gives
+(``obs.expected``: computed by grade/reference.py for the grader, shipped as data with the
+handout's checks).  They never import the submission, and hold no reference implementation.
 """
 
 import math
@@ -15,8 +17,9 @@ class Observations:
     """One part's observations: ``obs["forward"]`` is a probe's values (arrays in place of ``{"array": key}``),
     ``obs.error("forward")`` its error record, if any."""
 
-    def __init__(self, records, arrays, inputs, settings, notes=()):
+    def __init__(self, records, arrays, inputs, settings, expected=None, notes=()):
         self.records, self.arrays, self.inputs, self.settings = records, arrays, inputs, settings
+        self.expected = expected or {}
         self.notes = list(notes)  # said in every message of the part (e.g. graded under Keras 2)
 
     def _resolve(self, value):
@@ -64,15 +67,6 @@ def failure(record, prefix=""):
     else:
         text = f"`{what}` raised {kind}: {message}{where}"
     return Verdict.fail(prefix + text)
-
-
-def sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def softmax(a, axis=-1):
-    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def relative_error(a, b):

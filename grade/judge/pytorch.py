@@ -1,8 +1,9 @@
-"""Items torch.*: what ``NeuralNetworkTorch`` did (grade/observe/pytorch.py), held against float64 references.
+"""Items torch.*: what ``NeuralNetworkTorch`` did (grade/observe/pytorch.py), held against what a right answer gives.
 
-The references are the network the problem describes (``nn.Linear`` layers with the grader's
-parameters, sigmoid hidden layers, softmax output) and the categorical cross-entropy, computed
-with PyTorch's autograd in float64 in the grader's own process.
+``obs.expected`` holds, for the grader's parameters and images, the outputs of the network the
+problem describes (sigmoid hidden layers, softmax output) as probabilities, log-probabilities
+and logits, the gradients of the categorical cross-entropy (mean and sum over the batch), and
+the parameters after one SGD step.
 """
 
 import numpy as np
@@ -11,41 +12,8 @@ from ..items import Verdict, judge
 from .common import failure, learning, relative_error
 
 
-def params(obs, dtype=None):
-    """The grader's parameters as float64 tensors ``[(W, b), ...]``."""
-    import torch
-    n = len(obs.settings["torch"]["sizes"]) - 1
-    return [(torch.from_numpy(obs.inputs[f"torch.W{l}"].astype(np.float64)),
-             torch.from_numpy(obs.inputs[f"torch.b{l}"].astype(np.float64))) for l in range(n)]
-
-
-def rows(obs):
-    import torch
-    x = obs.inputs["torch.X"]
-    return torch.from_numpy(x.reshape(len(x), -1).astype(np.float64))
-
-
-def logits(ps, x, hidden=None):
-    import torch
-    hidden = hidden or torch.sigmoid
-    h = x
-    for l, (W, b) in enumerate(ps):
-        a = h @ W.T + b
-        h = a if l == len(ps) - 1 else hidden(a)
-    return h
-
-
-def reference_grads(obs, loss_of):
-    """Gradients of ``loss_of(logits, one-hot y)`` for every weight and bias (float64, autograd)."""
-    import torch
-    ps = [(W.clone().requires_grad_(), b.clone().requires_grad_()) for W, b in params(obs)]
-    loss_of(logits(ps, rows(obs)), torch.from_numpy(obs.inputs["torch.Y"])).backward()
-    return np.concatenate([g.numpy().ravel() for W, b in ps for g in (W.grad, b.grad)])
-
-
 def student_grads(obs):
-    got = obs["loss"]
-    return np.concatenate([np.asarray(g).ravel() for g in got["grads"]])
+    return np.concatenate([np.asarray(g).ravel() for g in obs["loss"].get("grads") or [np.zeros(0)]])
 
 
 def target_note(obs):
@@ -59,22 +27,20 @@ def target_note(obs):
 
 @judge("torch.forward")
 def forward(obs):
-    import torch
     if obs.error("forward"):
         return failure(obs.error("forward"))
-    out = obs["forward"]["output"]
+    out = obs["forward"].get("output")
     n, K = len(obs.inputs["torch.X"]), obs.settings["torch"]["sizes"][-1]
     if np.shape(out) != (n, K):
         return Verdict.fail(f"`_forward_pass(x)` for a batch of {n} rows must return shape ({n}, {K}); received "
                             f"shape {np.shape(out)}")
-    z = logits(params(obs), rows(obs))
-    forms = {"the softmax probabilities": torch.softmax(z, 1), "the log-probabilities (log_softmax)":
-             torch.log_softmax(z, 1), "the output layer's pre-activations (logits)": z}
-    for name, ref in forms.items():
-        if np.allclose(out, ref.numpy(), rtol=1e-4, atol=1e-5):
+    forms = {"the softmax probabilities": "torch.softmax", "the log-probabilities (log_softmax)": "torch.log_softmax",
+             "the output layer's pre-activations (logits)": "torch.logits"}
+    for name, key in forms.items():
+        if np.allclose(out, obs.expected[key], rtol=1e-4, atol=1e-5):
             return Verdict.ok(f"`_forward_pass` matches the reference network (sigmoid hidden layers, softmax "
                               f"output); it returns {name}")
-    err = float(np.max(np.abs(out - torch.softmax(z, 1).numpy())))
+    err = float(np.max(np.abs(out - obs.expected["torch.softmax"])))
     return Verdict.fail(f"`_forward_pass` differs from the network the problem describes (sigmoid hidden layers, "
                         f"softmax output) for the same weights: by up to {err:.2g} from its probabilities, and it is "
                         f"neither its log-probabilities nor its logits")
@@ -82,26 +48,36 @@ def forward(obs):
 
 @judge("torch.loss")
 def loss(obs):
-    import torch.nn.functional as F
     if obs.error("loss"):
         return failure(obs.error("loss"))
-    got = obs["loss"]
-    if any(got.get("missing") or [True]):
+    if any(obs["loss"].get("missing") or [True]):
         return Verdict.fail("after `_backward_pass` some parameters have no gradient: compute the loss of the "
                             "forward pass's output and call backward() on it")
     grads = student_grads(obs)
-    mean = reference_grads(obs, lambda z, y: F.cross_entropy(z, y.argmax(1)))
-    err = relative_error(grads, mean)
+    err = relative_error(grads, obs.expected["torch.grads_mean"])
     if err is not None and err < 1e-4:
         return Verdict.ok(f"the gradients of `_backward_pass` are those of the categorical cross-entropy (relative "
                           f"error {err:.1e}){target_note(obs)}")
-    total = reference_grads(obs, lambda z, y: F.cross_entropy(z, y.argmax(1), reduction="sum"))
-    if relative_error(grads, total) is not None and relative_error(grads, total) < 1e-4:
+    total = relative_error(grads, obs.expected["torch.grads_sum"])
+    if total is not None and total < 1e-4:
         return Verdict(1.0, f"the gradients of `_backward_pass` are those of the categorical cross-entropy summed "
                             f"over the batch (not averaged){target_note(obs)}", code="torch.loss.sum_not_mean")
-    shown = "of a different length" if err is None else f"relative error {err:.2g}"
+    shown = "of another number of parameters" if err is None else f"relative error {err:.2g}"
     return Verdict.fail(f"the gradients of `_backward_pass` are not those of the categorical cross-entropy "
                         f"({shown}){target_note(obs)}")
+
+
+def expected_update(obs, factor=None):
+    """Every parameter after the step (or plus ``factor`` times the grader's gradient), in the layers' order."""
+    out = []
+    biases = obs["structure"].get("biases") or [True] * (len(obs.settings["torch"]["sizes"]) - 1)
+    for l, has_bias in enumerate(biases):
+        for kind in ("W", "b") if has_bias else ("W",):
+            if factor is None:
+                out.append(obs.expected[f"torch.updated.{kind}{l}"])
+            else:
+                out.append(obs.inputs[f"torch.{kind}{l}"].astype(np.float64) + factor * obs.inputs[f"torch.G{kind}{l}"])
+    return out
 
 
 @judge("torch.backward_update")
@@ -114,9 +90,7 @@ def backward_update(obs):
                             "the loss")
     if obs.error("update"):
         return failure(obs.error("update"))
-    lr = obs.settings["torch"]["learning_rate"]
-    expected = expected_update(obs, -lr)
-    after = obs["update"]["params"]
+    lr, after, expected = obs.settings["torch"]["learning_rate"], obs["update"].get("params") or [], expected_update(obs)
     if len(after) == len(expected) and all(np.allclose(a, e, rtol=1e-5, atol=1e-7) for a, e in zip(after, expected)):
         return Verdict.ok(f"`_backward_pass` gives every layer its gradients and `_update_weights` makes the SGD step "
                           f"p <- p - eta grad (eta = {lr}){target_note(obs)}")
@@ -124,30 +98,18 @@ def backward_update(obs):
                         f"= {lr}) with the gradients in .grad")
 
 
-def expected_update(obs, factor):
-    """Every parameter plus ``factor`` times the grader's gradient (in the order of the nn.Linear layers)."""
-    out = []
-    biases = obs["structure"].get("biases") or [True] * (len(obs.settings["torch"]["sizes"]) - 1)
-    for l, has_bias in enumerate(biases):
-        out.append(obs.inputs[f"torch.W{l}"].astype(np.float64) + factor * obs.inputs[f"torch.GW{l}"])
-        if has_bias:
-            out.append(obs.inputs[f"torch.b{l}"].astype(np.float64) + factor * obs.inputs[f"torch.Gb{l}"])
-    return out
-
-
 @judge("torch.predict")
 def predict(obs):
     if obs.error("predict"):
         return failure(obs.error("predict"))
-    got = obs["predict"]
-    expected = logits(params(obs), rows(obs)).argmax(1).numpy()
+    got, expected = obs["predict"], obs.expected["torch.argmax"]
     K = obs.settings["torch"]["sizes"][-1]
-    for p in got["one"]:
+    for p in got.get("one") or []:
         if np.size(p) != 1:
             return Verdict.fail(f"`predict(x)` for one image of shape (1, 1, 28, 28) returns shape {np.shape(p)} (a "
                                 f"score per class?); it must return the index of the most likely class (argmax over "
                                 f"the {K} outputs)")
-    one = np.array([int(np.asarray(p).ravel()[0]) for p in got["one"]])
+    one = np.array([int(np.asarray(p).ravel()[0]) for p in got.get("one") or []])
     own = got.get("own_argmax")
     if not (np.array_equal(one, expected) or (own is not None and np.array_equal(one, own))):
         return Verdict.fail(f"`predict` returns classes {one.tolist()}; the most likely are {expected.tolist()}")

@@ -1,61 +1,28 @@
-"""Items scratch.*: what ``NeuralNetwork`` did (grade/observe/scratch.py), held against reference maths.
+"""Items scratch.*: what ``NeuralNetwork`` did (grade/observe/scratch.py), held against what a right answer gives.
 
-The references are the network the problem describes: no biases, sigmoid hidden layers,
-softmax output, the course's MSE ``C = mean_k (f_k - y_k)^2``, for the grader's weights.
+``obs.expected`` holds, for the grader's weights and samples, the outputs of the network the
+problem describes (no biases, sigmoid hidden layers, softmax output), the gradients of the
+course's MSE by centred finite differences, and the weights after one SGD step.
 """
 
 import numpy as np
 
 from ..items import Verdict, judge
-from .common import failure, learning, relative_error, sigmoid, softmax
+from .common import failure, learning, relative_error
 
 NETWORK = "softmax(W3 sigmoid(W2 sigmoid(W1 x)))"
 
 
-def weights(obs):
-    return [obs.inputs[f"scratch.W{l}"] for l in range(len(obs.settings["scratch"]["shapes"]) - 1)]
-
-
-def reference_forward(weights, x, hidden=sigmoid, out=softmax):
-    """Output, activations ``A`` (``A[0] = x``) and pre-activations ``Z`` of one sample."""
-    h, A, Z = x, [x], []
-    for l, W in enumerate(weights):
-        a = W @ h
-        h = out(a) if l == len(weights) - 1 else hidden(a)
-        Z.append(a)
-        A.append(h)
-    return h, A, Z
-
-
-def mse(y, f):
-    return np.mean((f - y) ** 2)
-
-
-def finite_differences(weights, x, y, eps=1e-6):
-    """Centred differences of the course's MSE with respect to every weight (float64)."""
-    weights = [W.copy() for W in weights]
-    grads = []
-    for W in weights:
-        g = np.zeros_like(W)
-        for idx in np.ndindex(W.shape):
-            old = W[idx]
-            W[idx] = old + eps
-            up = mse(y, reference_forward(weights, x)[0])
-            W[idx] = old - eps
-            down = mse(y, reference_forward(weights, x)[0])
-            W[idx] = old
-            g[idx] = (up - down) / (2 * eps)
-        grads.append(g)
-    return grads
+def n_layers(obs):
+    return len(obs.settings["scratch"]["shapes"]) - 1
 
 
 def forward_matches(obs):
-    """``(outputs match the reference, largest difference)``; ``(False, None)`` when a shape is wrong."""
-    outs = obs["forward"].get("outputs") or []
-    refs = [reference_forward(weights(obs), x)[0] for x in obs.inputs["scratch.X"]]
-    if len(outs) != len(refs) or any(np.shape(o) != r.shape for o, r in zip(outs, refs)):
+    """``(outputs match, largest difference)``; ``(False, None)`` when a shape is wrong."""
+    outs, ref = obs["forward"].get("outputs") or [], obs.expected["scratch.forward"]
+    if len(outs) != len(ref) or any(np.shape(o) != r.shape for o, r in zip(outs, ref)):
         return False, None
-    err = max(float(np.max(np.abs(o - r))) for o, r in zip(outs, refs))
+    err = max(float(np.max(np.abs(o - r))) for o, r in zip(outs, ref))
     return err < 1e-8, err
 
 
@@ -64,9 +31,9 @@ def forward(obs):
     if obs.error("forward"):
         return failure(obs.error("forward"))
     ok, err = forward_matches(obs)
-    K, d = obs.settings["scratch"]["shapes"][-1], obs.settings["scratch"]["shapes"][0]
+    d, K = obs.settings["scratch"]["shapes"][0], obs.settings["scratch"]["shapes"][-1]
     if err is None:
-        shapes = sorted({tuple(np.shape(o)) for o in obs["forward"]["outputs"]})
+        shapes = sorted({tuple(np.shape(o)) for o in obs["forward"].get("outputs") or []})
         return Verdict.fail(f"`_forward_pass(x)` for one sample of shape ({d},) must return the {K} softmax outputs, "
                             f"shape ({K},); received shape(s) {shapes}")
     if ok:
@@ -86,8 +53,8 @@ def student_gradients(obs):
                                         "the reference forward pass's values for this check)")
 
 
-def samples(obs):
-    return list(zip(obs.inputs["scratch.X"][:3], obs.inputs["scratch.Y"][:3]))
+def exact_gradients(obs):
+    return [[obs.expected[f"scratch.fd{k}.{l}"] for l in range(n_layers(obs))] for k in range(3)]
 
 
 @judge("scratch.backward")
@@ -95,18 +62,16 @@ def backward(obs):
     if obs.error("backward"):
         return failure(obs.error("backward"))
     got, note = student_gradients(obs)
-    W = weights(obs)
-    expected = [w.shape for w in W]
-    shapes = [tuple(np.shape(g)) for g in got[0]] if got else []
-    if not got or any(len(g) != len(W) for g in got):
-        return Verdict.fail(f"`_backward_pass` must return a list of {len(W)} gradients, one per weight matrix; "
-                            f"received {len(got[0]) if got else 0}{note}")
+    expected = [g.shape for g in exact_gradients(obs)[0]]
+    if not got or any(len(g) != len(expected) for g in got):
+        return Verdict.fail(f"`_backward_pass` must return a list of {len(expected)} gradients, one per weight "
+                            f"matrix; received {len(got[0]) if got else 0}{note}")
+    shapes = [tuple(np.shape(g)) for g in got[0]]
     if shapes != expected:
         return Verdict.fail(f"`_backward_pass` returns gradients of shapes {shapes}, but the weights have shapes "
                             f"{expected}: dC/dW^[l] has the shape (n_out, n_in) of W^[l]{note}")
-    fd = [finite_differences(W, x, y) for x, y in samples(obs)]
     err = relative_error(np.concatenate([g.ravel() for gs in got for g in gs]),
-                         np.concatenate([g.ravel() for gs in fd for g in gs]))
+                         np.concatenate([g.ravel() for gs in exact_gradients(obs) for g in gs]))
     if err < 1e-5:
         return Verdict.ok(f"`_backward_pass` matches centred finite differences of the course's MSE for every "
                           f"weight (relative error {err:.1e}){note}")
@@ -118,14 +83,12 @@ def backward(obs):
 def update(obs):
     if obs.error("update"):
         return failure(obs.error("update"))
-    new = obs["update"]["weights"]
-    lr = obs.settings["scratch"]["learning_rate"]
-    W = weights(obs)
-    if [np.shape(w) for w in new] != [w.shape for w in W]:
+    new, lr = obs["update"].get("weights") or [], obs.settings["scratch"]["learning_rate"]
+    expected = [obs.expected[f"scratch.updated{l}"] for l in range(n_layers(obs))]
+    if [np.shape(w) for w in new] != [w.shape for w in expected]:
         return Verdict.fail(f"after `_update_weights` the weights have shapes {[np.shape(w) for w in new]}; "
-                            f"expected {[w.shape for w in W]}")
-    grads = [obs.inputs[f"scratch.G{l}"] for l in range(len(W))]
-    if all(np.allclose(n, w - lr * g, rtol=1e-9, atol=1e-12) for n, w, g in zip(new, W, grads)):
+                            f"expected {[w.shape for w in expected]}")
+    if all(np.allclose(n, e, rtol=1e-9, atol=1e-12) for n, e in zip(new, expected)):
         return Verdict.ok(f"`_update_weights` makes the SGD step W <- W - eta dC/dW (eta = {lr})")
     return Verdict.fail(f"`_update_weights(gradients)` does not make the SGD step W <- W - eta gradient "
                         f"(eta = learning_rate = {lr})")
@@ -135,14 +98,12 @@ def update(obs):
 def predict(obs):
     if obs.error("predict"):
         return failure(obs.error("predict"))
-    got = obs["predict"]["predictions"]
-    K = obs.settings["scratch"]["shapes"][-1]
+    got, K = obs["predict"].get("predictions") or [], obs.settings["scratch"]["shapes"][-1]
     for p in got:
         if np.ndim(p) != 0:
             return Verdict.fail(f"`predict(x)` for one sample returns an array of shape {np.shape(p)}; it must "
                                 f"return the index of the most likely class (a number in 0..{K - 1})")
-    classes = [int(p) for p in got]
-    expected = [int(np.argmax(reference_forward(weights(obs), x)[0])) for x in obs.inputs["scratch.X"]]
+    classes, expected = [int(p) for p in got], [int(c) for c in obs.expected["scratch.argmax"]]
     if classes == expected:
         return Verdict.ok(f"`predict` returns the most likely class ({len(classes)} samples checked)")
     if obs["predict"].get("own_argmax") == classes:

@@ -154,34 +154,73 @@ def loss(ctx):
     return {"compiled": True, "value": float(np.mean(np.asarray(got))), "name": type(fn).__name__}
 
 
-def learns(ctx):
-    """The course's call on the learning digits, one ``compile_and_fit`` per epoch, the model's predictions after each."""
+class _EpochEnd:
+    """While active, every Keras ``fit`` call gets a callback that predicts the training digits after each epoch
+    and stops the training once the criterion holds (only to save time: the grader judges the predictions)."""
+
+    def __init__(self, x, labels, threshold):
+        self.x, self.labels, self.threshold, self.predictions = x, labels, threshold, []
+
+    def __enter__(self):
+        probe = self
+
+        class Callback(tf.keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                out = np.asarray(self.model(probe.x, training=False))
+                probe.predictions.append(out.reshape(len(probe.labels), -1).argmax(axis=1))
+                acc = [float(np.mean(p == probe.labels)) for p in probe.predictions]
+                if acc[-1] >= probe.threshold and (acc[-1] > acc[0] or acc[-1] >= 0.99):
+                    self.model.stop_training = True
+
+        self.owner = next(c for c in tf.keras.Model.__mro__ if "fit" in vars(c))
+        self.original = original = vars(self.owner)["fit"]
+
+        def fit(model, *args, **kwargs):
+            kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), Callback()]
+            return original(model, *args, **kwargs)
+
+        setattr(self.owner, "fit", fit)
+        return self
+
+    def __exit__(self, *exc):
+        setattr(self.owner, "fit", self.original)
+
+
+def _train(ctx, data, y, shape):
+    """The course's call, once, for at most ``max_epochs`` epochs; the predictions after each epoch."""
     s = ctx.settings["learns"]["keras"]
+    net = network(ctx, s["sizes"])
+    with _EpochEnd(data[0], ctx.inputs["data.y_train"], s["threshold"]) as probe:
+        ctx.call(f"compile_and_fit(x_train as {shape}, y_train, epochs={s['max_epochs']}, learning_rate="
+                 f"{s['learning_rate']}, batch_size={s['batch_size']}, validation_data=...)", net.compile_and_fit,
+                 data[0], y[0], epochs=s["max_epochs"], learning_rate=s["learning_rate"], batch_size=s["batch_size"],
+                 validation_data=(data[1], y[1]))
+    return probe.predictions
+
+
+def learns(ctx):
+    """The course's call on the learning digits; the model's predictions on them after each epoch.
+
+    Trained in graph mode (the same numbers as eager mode, several times faster); in the module's own
+    mode if that fails.  On flattened rows if (n, 28, 28) images fail (graded under keras.input).
+    """
     x = (ctx.inputs["data.x_train"] / 255.0).astype(np.float32)
     xv = (ctx.inputs["data.x_val"] / 255.0).astype(np.float32)
-    y = np.eye(10, dtype=np.float32)[ctx.inputs["data.y_train"]]
-    yv = np.eye(10, dtype=np.float32)[ctx.inputs["data.y_val"]]
+    y = (np.eye(10, dtype=np.float32)[ctx.inputs["data.y_train"]], np.eye(10, dtype=np.float32)[ctx.inputs["data.y_val"]])
+    own_mode = tf.config.functions_run_eagerly()
     note = None
     for shape in ("images", "rows"):
         data = (x, xv) if shape == "images" else (x.reshape(len(x), -1), xv.reshape(len(xv), -1))
-        net = network(ctx, s["sizes"])
-        predictions, accuracy = [], []
-        try:
-            for epoch in range(s["max_epochs"]):
-                ctx.call(f"compile_and_fit(x_train as {shape}, y_train, epochs=1, learning_rate={s['learning_rate']}, "
-                         f"batch_size={s['batch_size']}, validation_data=...)", net.compile_and_fit, data[0], y,
-                         epochs=1, learning_rate=s["learning_rate"], batch_size=s["batch_size"],
-                         validation_data=(data[1], yv))
-                out = np.asarray(ctx.call("predict(x_train)", net.predict, data[0], verbose=0))
-                predictions.append(out.reshape(len(y), -1).argmax(axis=1))
-                accuracy.append(float(np.mean(predictions[-1] == ctx.inputs["data.y_train"])))
-                if accuracy[-1] >= s["threshold"] and (accuracy[-1] > accuracy[0] or accuracy[-1] >= 0.99):
-                    break
-            return {"predictions": predictions, "shape": shape, "note": note}
-        except ProbeError as err:
-            if shape == "rows" or predictions:
-                raise
-            note = err.record  # images fail (graded under keras.input): train on flattened rows instead
+        for graph in (True, False) if own_mode else (False,):
+            tf.config.run_functions_eagerly(not graph and own_mode)
+            try:
+                return {"predictions": _train(ctx, data, y, shape), "shape": shape, "note": note}
+            except ProbeError as err:
+                if shape == "rows" and not graph:
+                    raise
+                note = note or (err.record if shape == "images" else None)
+            finally:
+                tf.config.run_functions_eagerly(own_mode)
     return {}
 
 
