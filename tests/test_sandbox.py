@@ -3,6 +3,7 @@ reach the network, outlive the run or harm the caller, and each limit stops what
 and PyTorch still work inside.  Where bubblewrap cannot run (skipped, but never on CI) only the fallback
 is tested."""
 
+import concurrent.futures
 import os
 import socket
 import subprocess
@@ -72,7 +73,8 @@ def test_writes_only_into_its_folder_and_a_private_tmp(tmp_path):
         """, ROOT / "planted.txt", Path(sys.prefix) / "planted.txt", tmp_path / "planted.txt",
         "/tmp/sandbox-planted.txt", tmp_path / "work" / "mine.txt")
     assert r.returncode == 0, r.output
-    assert r.output.count("refused") == 3 and r.output.count("WROTE") == 2
+    assert f"refused {ROOT / 'planted.txt'}" in r.output and f"refused {Path(sys.prefix) / 'planted.txt'}" in r.output
+    # the sibling of the work folder and /tmp: refused, or written into the sandbox's own /tmp
     assert not (ROOT / "planted.txt").exists() and not (Path(sys.prefix) / "planted.txt").exists()
     assert not (tmp_path / "planted.txt").exists() and not Path("/tmp/sandbox-planted.txt").exists()
     assert (tmp_path / "work" / "mine.txt").read_text() == "x"
@@ -221,26 +223,39 @@ def test_a_245_character_folder_name_works(tmp_path):
     assert (work / "ok.txt").read_text() == str(work)
 
 
+KERAS = """
+    import numpy as np, tensorflow as tf
+    x = np.random.default_rng(0).random((100, 784), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(100) % 10]
+    model = tf.keras.Sequential([tf.keras.Input((784,)), tf.keras.layers.Dense(32, activation="sigmoid"),
+                                 tf.keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.5), loss="categorical_crossentropy")
+    print("KERAS", model.fit(x, y, epochs=2, batch_size=10, verbose=0).history["loss"])
+    """
+TORCH = """
+    import torch
+    net = torch.nn.Sequential(torch.nn.Linear(784, 32), torch.nn.Sigmoid(), torch.nn.Linear(32, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    loss = torch.nn.functional.cross_entropy(net(torch.rand(100, 784)), torch.arange(100) % 10)
+    loss.backward()
+    opt.step()
+    print("TORCH", float(loss))
+    """
+
+
 @needs_bwrap
 @pytest.mark.slow
 def test_tensorflow_keras_and_torch_train_inside_with_the_default_limits(tmp_path):
-    r = run(tmp_path, """
-        import numpy as np, tensorflow as tf, torch
-        x = np.random.default_rng(0).random((100, 784), dtype=np.float32)
-        y = np.eye(10, dtype=np.float32)[np.arange(100) % 10]
-        model = tf.keras.Sequential([tf.keras.Input((784,)), tf.keras.layers.Dense(32, activation="sigmoid"),
-                                     tf.keras.layers.Dense(10, activation="softmax")])
-        model.compile(optimizer=tf.keras.optimizers.SGD(0.5), loss="categorical_crossentropy")
-        print("KERAS", model.fit(x, y, epochs=2, batch_size=10, verbose=0).history["loss"])
-        net = torch.nn.Sequential(torch.nn.Linear(784, 32), torch.nn.Sigmoid(), torch.nn.Linear(32, 10))
-        opt = torch.optim.SGD(net.parameters(), lr=0.05)
-        loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(x)), torch.from_numpy(y.argmax(1)))
-        loss.backward()
-        opt.step()
-        print("TORCH", float(loss))
-        """, limits=sandbox.Limits(wall_seconds=120))
-    assert r.returncode == 0 and r.limit_hit is None, r.output
-    assert "KERAS [" in r.output and "TORCH " in r.output
+    # Two sandboxes at once, as the grader runs them with --jobs 2.
+    (tmp_path / "keras").mkdir()
+    (tmp_path / "torch").mkdir()
+    limits = sandbox.Limits(wall_seconds=150)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        keras = pool.submit(run, tmp_path / "keras", KERAS, limits=limits)
+        torch = pool.submit(run, tmp_path / "torch", TORCH, limits=limits)
+        keras, torch = keras.result(), torch.result()
+    assert keras.returncode == 0 and keras.limit_hit is None and "KERAS [" in keras.output, keras.output
+    assert torch.returncode == 0 and torch.limit_hit is None and "TORCH " in torch.output, torch.output
 
 
 def test_without_bubblewrap_the_weak_isolation_runs_and_says_so(tmp_path, monkeypatch):
