@@ -60,7 +60,7 @@ ETC = ("passwd", "group", "nsswitch.conf", "hosts", "host.conf", "ld.so.cache", 
 # Runs first inside the sandbox: the limits, then (as root) an unprivileged uid, then the command.
 _SHIM = r"""
 import json, os, resource, sys
-data, fsize, nproc, uid = map(int, sys.argv[1].split(","))
+data, fsize, nproc, uid, ready = map(int, sys.argv[1].split(","))
 cwd, env, cmd = sys.argv[2], json.loads(sys.argv[3]), sys.argv[4:]
 for r, v in ((resource.RLIMIT_DATA, data), (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_CORE, 0),
              (resource.RLIMIT_NPROC, nproc)):
@@ -69,8 +69,10 @@ if uid >= 0:
     os.setgroups([]); os.setgid(uid); os.setuid(uid)
     import ctypes  # no inheritable capabilities either
     ctypes.CDLL(None).capset((ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)())
+os.chdir(cwd)
+os.write(ready, b"1")  # tells the caller that the sandbox is up: what fails from here on is the command's
+os.close(ready)
 try:
-    os.chdir(cwd)
     os.execvpe(cmd[0], cmd, env)
 except OSError as e:
     print(f"sandbox: cannot run {cmd[0]!r} in {cwd}: {e}", file=sys.stderr); os._exit(127)
@@ -164,7 +166,7 @@ def _real(p):
     return os.path.realpath(os.fspath(p))
 
 
-def _bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_fd, uid):
+def _bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_fd, ready_fd, uid):
     args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--info-fd", str(info_fd)]
     if uid >= 0:  # root: no user namespace, and only what the shim needs to become ``uid``
@@ -197,7 +199,7 @@ def _bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_fd, uid):
     args += bind("--bind", _real(workdir))
     for p in readonly:
         args += bind("--ro-bind", _real(p))
-    shim = f"{limits.memory_bytes},{limits.file_size_bytes},{limits.processes},{uid}"
+    shim = f"{limits.memory_bytes},{limits.file_size_bytes},{limits.processes},{uid},{ready_fd}"
     return args + ["--chdir", "/", "--", sys.executable, "-I", "-S", "-c", _SHIM, shim, _real(cwd), json.dumps(dict(env))]
 
 
@@ -212,27 +214,33 @@ def _run_bwrap(bwrap, cmd, workdir, env, limits, readonly, cwd, log_path):
     uid = 2_000_000_000 + secrets.randbelow(100_000_000) if os.geteuid() == 0 else -1
     if uid >= 0:
         _chown_tree(workdir, uid)
-    info_r, info_w = os.pipe()
+    (info_r, info_w), (ready_r, ready_w) = os.pipe(), os.pipe()
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(_bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_w, uid) + cmd, env={},
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                pass_fds=(info_w,), start_new_session=True, umask=0o022)
+        args = _bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_w, ready_w, uid)
+        proc = subprocess.Popen(args + cmd, env={}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, pass_fds=(info_w, ready_w), start_new_session=True,
+                                umask=0o022)
     finally:
         os.close(info_w)
-    with open(info_r, "rb") as fh:  # bwrap writes {"child-pid": ..., ...} once the sandbox is up, then closes it
+        os.close(ready_w)
+    with open(info_r, "rb") as fh:  # bwrap writes {"child-pid": ...} once it has cloned the sandbox's init
         info = fh.read()
     try:
         init = json.loads(info)["child-pid"]  # the PID namespace's init: when it dies, the whole sandbox dies
         pidfd = os.pidfd_open(init)
     except (ValueError, KeyError, OSError):
-        output = proc.communicate()[0].decode("utf-8", "replace")
-        raise SandboxError(f"bwrap did not start the sandbox (exit status {proc.returncode}): {output[-2000:]}")
+        init = pidfd = None
     try:
-        res = supervise(proc, limits, log_path, start, kill=lambda: signal.pidfd_send_signal(pidfd, signal.SIGKILL),
-                        init=init, pidfd=pidfd)
+        res = supervise(proc, limits, log_path, start, init=init, pidfd=pidfd,
+                        kill=lambda: signal.pidfd_send_signal(pidfd, signal.SIGKILL) if pidfd else proc.kill())
     finally:
-        os.close(pidfd)
+        if pidfd is not None:
+            os.close(pidfd)
+        with open(ready_r, "rb") as fh:
+            ready = fh.read()
+    if ready != b"1" or init is None:
+        raise SandboxError(f"bwrap did not start the sandbox (exit status {res['returncode']}): {res['output'][-2000:]}")
     return Result(**res)
 
 

@@ -75,15 +75,16 @@ def supervise(proc, limits, log_path, start, kill, init=None, pidfd=None):
     Returns the fields of a sandbox.Result (``warning`` aside)."""
     out, fd, reason, last, done_at, peak = _Output(limits.output_bytes, log_path), proc.stdout.fileno(), None, 0., None, (0, 0)
     while True:
-        if select.select([fd], [], [], POLL)[0]:
+        if fd is None:  # the output has ended, but maybe not the command (it may have closed its stdout)
+            time.sleep(POLL / 4)
+        elif select.select([fd], [], [], POLL)[0]:
             data = os.read(fd, 1 << 16)
-            if not data:
-                break
+            fd = fd if data else None
             out.add(data)
         now = time.monotonic()
         if proc.poll() is not None:  # writers outliving the command (weak isolation only) are not waited for
             done_at = done_at or now
-            if now - done_at > 1:
+            if fd is None or now - done_at > 1:
                 break
         if reason is None and now - last >= POLL:
             last = now

@@ -30,10 +30,10 @@ def env_for(work):
             "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "KERAS_BACKEND": "tensorflow"}
 
 
-def run(tmp_path, code, *args, limits=FAST, **kw):
+def run(tmp_path, code, *args, limits=FAST, prefix=(), **kw):
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    cmd = [sys.executable, "-c", textwrap.dedent(code), *map(str, args)]
+    cmd = [*prefix, sys.executable, "-c", textwrap.dedent(code), *map(str, args)]
     return sandbox.run(cmd, workdir=work, env=env_for(work), limits=limits, **kw)
 
 
@@ -61,7 +61,9 @@ def test_the_repository_and_other_folders_are_invisible(tmp_path):
 
 
 @needs_bwrap
-def test_writes_only_into_its_folder_and_a_private_tmp(tmp_path):
+def test_writes_only_into_its_folder_and_a_private_tmp(tmp_path, request):
+    planted = [ROOT / "planted.txt", Path(sys.prefix) / "planted.txt", Path("/tmp/sandbox-planted.txt")]
+    request.addfinalizer(lambda: [p.unlink() for p in planted if p.exists()])  # should the protection fail
     r = run(tmp_path, """
         import os, sys
         for path in sys.argv[1:]:
@@ -158,7 +160,12 @@ def test_a_4_gb_allocation_fails_and_is_reported_as_memory(tmp_path):
 
 
 @needs_bwrap
-def test_processes_that_together_take_too_much_memory_are_killed(tmp_path):
+@pytest.mark.parametrize("nested", [False, True], ids=["", "in-a-nested-pid-namespace"])
+def test_processes_that_together_take_too_much_memory_are_killed(tmp_path, nested):
+    if nested:  # the hogs hide in a PID namespace of their own (made with an unprivileged user namespace)
+        probe = sandbox.run(["unshare", "-Urpf", "true"], workdir=tmp_path, env=env_for(tmp_path), limits=FAST)
+        if probe.returncode != 0:
+            pytest.skip(f"no nested namespaces inside the sandbox here: {probe.output}")
     r = run(tmp_path, """
         import os, time
         for _ in range(3):
@@ -168,7 +175,7 @@ def test_processes_that_together_take_too_much_memory_are_killed(tmp_path):
                 os._exit(0)
         os.wait(); os.wait(); os.wait()
         print("SURVIVED")
-        """, limits=sandbox.Limits(wall_seconds=30, memory_bytes=512 * 2**20))
+        """, limits=sandbox.Limits(wall_seconds=30, memory_bytes=512 * 2**20), prefix=["unshare", "-Urpf"] * nested)
     assert r.killed_reason == "memory" and "SURVIVED" not in r.output, r
     assert r.seconds < 15
 
@@ -211,6 +218,18 @@ def test_sleeping_past_the_wall_limit_is_killed(tmp_path):
             limits=sandbox.Limits(wall_seconds=2))
     assert r.killed_reason == "timeout" and r.limit_hit == "timeout" and "started" in r.output
     assert 2 <= r.seconds < 10
+
+
+@needs_bwrap
+def test_closing_its_output_does_not_escape_the_wall_limit(tmp_path):
+    r = run(tmp_path, "import os, time\nos.close(1)\nos.close(2)\ntime.sleep(60)", limits=sandbox.Limits(wall_seconds=2))
+    assert r.killed_reason == "timeout" and r.seconds < 10
+
+
+@needs_bwrap
+def test_a_missing_read_only_path_is_the_graders_fault_not_the_commands(tmp_path):
+    with pytest.raises(sandbox.SandboxError, match="does-not-exist"):
+        run(tmp_path, "pass", readonly=[tmp_path / "does-not-exist"])
 
 
 @needs_bwrap
