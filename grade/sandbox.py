@@ -6,6 +6,7 @@
            output_bytes=64 KiB, tmp_bytes=256 MiB)
     run(cmd, *, workdir, env, limits=Limits(), readonly=(), cwd=None, log_path=None) -> Result
     Result(returncode, killed_reason, limit_hit, output, output_total, seconds, peak_tasks, peak_memory, warning)
+    SandboxError: raised by run() when bwrap fails to start the sandbox (the grader's fault, not the command's)
 
     res = run([sys.executable, "-m", "pytest", ...], workdir=run_dir, cwd=run_dir / "submission", env=env,
               readonly=[run_dir / "checks", run_dir / "settings.json", data_file],
@@ -25,9 +26,9 @@ of the sandbox is dead (its PID namespace's init is waited for).
 Limits: ``wall_seconds``: the sandbox is killed (``killed_reason='timeout'``).  ``memory_bytes``:
 per process (RLIMIT_DATA: a larger allocation fails at once; RLIMIT_AS would break TensorFlow, which
 maps 2.4 GB of address space) and for all processes together (resident anonymous memory, polled
-every ``POLL`` s: killed, ``'memory'``).  ``processes`` (threads count): RLIMIT_NPROC, and killed with
+every ``supervise.POLL`` s: killed, ``'memory'``).  ``processes`` (threads count): RLIMIT_NPROC, and killed with
 ``'processes'`` once the sandbox reaches it.  ``file_size_bytes``: RLIMIT_FSIZE.  No core dumps.
-``output_bytes`` of stdout+stderr kept: the start and the last ``TAIL`` bytes.  ``limit_hit`` is
+``output_bytes`` of stdout+stderr kept: the start and the last ``supervise.TAIL`` bytes.  ``limit_hit`` is
 ``killed_reason``, or the limit a failed command ran into as its output says ('memory', 'file_size',
 'processes').  Disk use by many files is not limited.
 
