@@ -140,6 +140,9 @@ def available():
                     raise SandboxError(" ".join(r.output.split())[:300])
         except (OSError, subprocess.SubprocessError, ValueError, SandboxError) as e:
             path, how = None, f"{path} cannot make a sandbox here: {' '.join(str(e).split())[:300]}"
+            if os.geteuid() != 0 and re.search("uid map|namespace|not permitted|Permission denied", how):
+                how += ("; user namespaces may be restricted (Ubuntu 23.10+: AppArmor allows them to the "
+                        "distribution's /usr/bin/bwrap only); or run the grader as root")
         _PROBE = (path, how)
     return _PROBE
 
