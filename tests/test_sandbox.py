@@ -130,6 +130,36 @@ def test_a_double_forked_daemon_dies_with_the_run(tmp_path):
 
 
 @needs_bwrap
+def test_the_sandbox_dies_with_the_grader(tmp_path):
+    (tmp_path / "work").mkdir()
+    grader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from grade import sandbox
+        sandbox.run([sys.executable, "-c", "import time\\nwhile True: open('alive.txt', 'a').write('.'); time.sleep(0.02)"],
+                    workdir={str(tmp_path / "work")!r}, env={{}})
+        """)])
+    alive = tmp_path / "work" / "alive.txt"
+    for _ in range(300):
+        if alive.exists():
+            break
+        time.sleep(0.05)
+    grader.kill()  # SIGKILL: no chance to clean up
+    grader.wait()
+    time.sleep(0.3)
+    size = alive.stat().st_size
+    time.sleep(0.5)
+    assert alive.stat().st_size == size, "the sandbox outlived the grader"
+
+
+@needs_bwrap
+def test_no_core_dumps(tmp_path):
+    r = run(tmp_path, "import os, resource\nprint('CORE', resource.getrlimit(resource.RLIMIT_CORE), flush=True)\nos.abort()")
+    assert "CORE (0, 0)" in r.output and r.returncode == 128 + 6
+    assert not [p for p in (tmp_path / "work").iterdir() if p.name.startswith("core")]
+
+
+@needs_bwrap
 def test_cannot_see_or_signal_the_callers_processes(tmp_path):
     victim = subprocess.Popen(["sleep", "60"])
     try:
