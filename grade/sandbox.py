@@ -140,6 +140,9 @@ def available():
                     raise SandboxError(" ".join(r.output.split())[:300])
         except (OSError, subprocess.SubprocessError, ValueError, SandboxError) as e:
             path, how = None, f"{path} cannot make a sandbox here: {' '.join(str(e).split())[:300]}"
+            if os.geteuid() != 0 and re.search("uid map|namespace|not permitted|Permission denied", how):
+                how += ("; user namespaces may be restricted (Ubuntu 23.10+: AppArmor allows them to the "
+                        "distribution's /usr/bin/bwrap only); or run the grader as root")
         _PROBE = (path, how)
     return _PROBE
 
@@ -227,20 +230,29 @@ def _run_bwrap(bwrap, cmd, workdir, env, limits, readonly, cwd, log_path):
         os.close(ready_w)
     with open(info_r, "rb") as fh:  # bwrap writes {"child-pid": ...} once it has cloned the sandbox's init
         info = fh.read()
+    init = pidfd = None
     try:
-        init = json.loads(info)["child-pid"]  # the PID namespace's init: when it dies, the whole sandbox dies
-        pidfd = os.pidfd_open(init)
-    except (ValueError, KeyError, OSError):
+        info = json.loads(info)
+        init, pidfd = info["child-pid"], os.pidfd_open(info["child-pid"])  # the sandbox's init: all dies with it
+        if os.readlink(f"/proc/{init}/ns/pid") != f"pid:[{info['pid-namespace']}]":  # gone already, pid reused
+            raise ProcessLookupError
+    except (ValueError, KeyError, OSError):  # not started, or already over
+        if pidfd is not None:
+            os.close(pidfd)
         init = pidfd = None
     try:
-        res = supervise(proc, limits, log_path, start, init=init, pidfd=pidfd,
-                        kill=lambda: signal.pidfd_send_signal(pidfd, signal.SIGKILL) if pidfd else proc.kill())
+        res = supervise(proc, limits, log_path, start, init=init, pidfd=pidfd, kill=lambda: (
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL) if pidfd is not None else proc.kill()))
     finally:
         if pidfd is not None:
             os.close(pidfd)
-        with open(ready_r, "rb") as fh:
-            ready = fh.read()
-    if ready != b"1" or init is None:
+        os.set_blocking(ready_r, False)
+        try:
+            ready = os.read(ready_r, 1)  # written by the shim just before it runs the command
+        except BlockingIOError:
+            ready = b""
+        os.close(ready_r)
+    if ready != b"1":
         raise SandboxError(f"bwrap did not start the sandbox (exit status {res['returncode']}): {res['output'][-2000:]}")
     return Result(**res)
 
