@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as graderdata
-from . import reference, sandbox
+from . import reference
 from .items import POINTS_FILE, Verdict, registry
 from .runner import GraderError, PartResult, part_key, run_part
 
@@ -48,26 +48,6 @@ class Context:
         np.savez(self.inputs_file, **self.inputs)
         self.settings_file.write_text(json.dumps(self.settings))
         self.workdir = Path(workdir)
-
-    def extract_text(self, pdf):
-        """``(text, None)`` of a PDF, or ``(None, why)``: ``pdftotext`` in the sandbox, on a copy."""
-        if not shutil.which("pdftotext"):
-            raise GraderError("pdftotext is missing: install Debian's poppler-utils (apt-get install poppler-utils)")
-        work = Path(tempfile.mkdtemp(prefix="grade-pdf-", dir=self.workdir))
-        try:
-            shutil.copyfile(pdf, work / "in.pdf")
-            limits = sandbox.Limits(wall_seconds=60, memory_bytes=2**30, processes=16, file_size_bytes=50 * 2**20,
-                                    output_bytes=4096)
-            result = sandbox.run(["pdftotext", "-enc", "UTF-8", "in.pdf", "out.txt"], workdir=work,
-                                 env={"PATH": "/usr/bin:/bin", "HOME": str(work)}, limits=limits)
-            out = work / "out.txt"
-            if result.returncode != 0 or not out.is_file() or out.is_symlink():
-                return None, " ".join(result.output.split())[-200:] or f"pdftotext exit status {result.returncode}"
-            return out.read_text(encoding="utf-8", errors="replace")[:2_000_000], None
-        except sandbox.SandboxError as err:
-            raise GraderError(f"the sandbox did not start: {err}") from err
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def _cached(cache_dir, key):

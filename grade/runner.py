@@ -11,6 +11,7 @@ grader's own environment are never cached.
 """
 
 import ast
+import functools
 import hashlib
 import json
 import re
@@ -28,6 +29,7 @@ from . import sandbox
 from .items import JUDGES, REFINEMENTS, Verdict
 from .judge import docs
 from .judge.common import Observations
+from .review.tools import ToolMissing, find_pdfs, pdf_check
 
 GRADE_DIR = Path(__file__).resolve().parent
 OBSERVE = GRADE_DIR / "observe"
@@ -78,7 +80,8 @@ def local_imports(folder, main):
 
 def part_inputs(folder, part):
     if part == "docs":
-        return [docs.NOTEBOOK, *(rel for rel, _ in docs.pdf_files(folder))]
+        usable, refused = find_pdfs(folder)
+        return [docs.NOTEBOOK, *sorted(map(str, [*usable, *refused]))]
     return local_imports(folder, MAIN_FILE[part]) or [MAIN_FILE[part]]
 
 
@@ -132,13 +135,24 @@ def _environment(home, keras2):
     return env
 
 
+@functools.cache
+def _font_cache():
+    """matplotlib's font list, built once here: each part gets a copy (Keras imports pyplot, which would
+    otherwise spend 7-30 s rebuilding it in every sandbox)."""
+    import matplotlib
+    import matplotlib.font_manager  # noqa: F401 -- builds the list if it is not there yet
+    return sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+
+
 def observe_part(folder, part, inputs_file, settings_file, keras2=False):
     """Run the part's probes on a copy of ``folder`` in the sandbox; ``(records, arrays, result)``."""
     run = Path(tempfile.mkdtemp(prefix=f"grade-{part}-"))
     try:
         work = run / "work"
         copy_submission(folder, work / "submission")
-        (work / "home").mkdir()
+        (work / "home" / "mpl").mkdir(parents=True)
+        for font_list in _font_cache():
+            shutil.copy(font_list, work / "home" / "mpl" / font_list.name)
         out = work / "out"
         code = run / "observe"
         shutil.copytree(OBSERVE, code, ignore=shutil.ignore_patterns("__pycache__"))
@@ -226,7 +240,10 @@ def run_part(folder, part, ctx, items, judgement):
     """Observe and judge one part of one submission; ``(PartResult, cacheable)``."""
     start, notes = time.perf_counter(), []
     if part == "docs":
-        obs = docs.observations(folder, ctx.extract_text)
+        try:
+            obs = docs.observations(folder, pdf_check)
+        except ToolMissing as err:
+            raise GraderError(str(err)) from err
         return PartResult(judge_part(part, obs, items, judgement), time.perf_counter() - start), True
     source = Path(folder) / MAIN_FILE[part]
     keras2 = part == "keras" and source.is_file() and bool(KERAS2_SOURCE.search(source.read_text(errors="replace")))

@@ -1,9 +1,8 @@
 """Items notebook.* and theory.pdf: the notebook is read (never executed), the PDF's text extracted.
 
-:func:`observe` runs in the grader's process on the submission's copy: it reads the notebook as
-JSON (refusing one larger than ``NOTEBOOK_MAX_BYTES``) and lists the PDFs with the text
-``pdftotext`` finds in them (run through ``extract_text``, which the runner points at the
-sandbox).  The judges below read only that.
+:func:`observe` runs in the grader's process: it reads the notebook as JSON (refusing one larger
+than ``NOTEBOOK_MAX_BYTES``) and asks ``pdf_check`` (grade/review/tools.py: poppler in the
+sandbox) for a readable PDF with text inside the submission.  The judges below read only that.
 """
 
 import json
@@ -15,8 +14,6 @@ from .common import Observations
 
 NOTEBOOK = "MNIST_classification.ipynb"
 NOTEBOOK_MAX_BYTES = 100 * 2**20
-PDF_MAX_BYTES = 100 * 2**20
-SKIP = {".git", ".venv", "venv", "__pycache__", "build", ".ipynb_checkpoints", "node_modules"}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 EPOCH = re.compile(r"epoch\W{0,3}(\d+)", re.IGNORECASE)
 
@@ -64,46 +61,14 @@ def _output_text(output):
     return ANSI.sub("", text)[:200_000]
 
 
-def pdf_files(folder):
-    """``[(relative path, path)]`` of every PDF of the submission (hidden and tool folders left out)."""
-    folder = Path(folder)
-    found = []
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if any(p.startswith(".") or p in SKIP for p in rel.parts[:-1]):
-            continue
-        if path.suffix.lower() == ".pdf" and (path.is_file() or path.is_symlink()):
-            found.append((str(rel), path))
-    return found
+def observe(folder, pdf_check):
+    """What the docs items look at; ``pdf_check(folder) -> (ok, message)`` reads the PDFs (grade/review/tools.py)."""
+    ok, message = pdf_check(folder)
+    return {"notebook": _read_notebook(Path(folder).resolve()), "pdf": {"ok": ok, "message": message}}
 
 
-def observe(folder, extract_text):
-    """What the docs items look at; ``extract_text(path) -> (text or None, error message)`` reads a PDF."""
-    folder = Path(folder).resolve()
-    pdfs = []
-    for rel, path in pdf_files(folder):
-        entry = {"path": rel}
-        if path.is_symlink() and not path.resolve().is_relative_to(folder):
-            entry.update(status="outside", message=f"`{rel}` is a link to a file outside the submission")
-        elif not path.is_file():
-            entry.update(status="missing", message=f"`{rel}` is a broken link")
-        elif path.stat().st_size > PDF_MAX_BYTES:
-            entry.update(status="too_large", message=f"`{rel}` is larger than {PDF_MAX_BYTES // 2**20} MB")
-        else:
-            text, error = extract_text(path)
-            if text is None:
-                entry.update(status="unreadable", message=f"`{rel}` is not a readable PDF ({error})")
-            else:
-                words = len(re.findall(r"[^\W\d_]{2,}", text))
-                entry.update(status="ok" if words >= 20 else "no_text", chars=len(text), words=words,
-                             pages=text.count("\f") + (1 if text and not text.endswith("\f") else 0))
-        pdfs.append(entry)
-    return {"notebook": _read_notebook(folder), "pdfs": pdfs}
-
-
-def observations(folder, extract_text):
-    values = observe(folder, extract_text)
-    return Observations({"docs": {"values": values}}, {}, {}, {})
+def observations(folder, pdf_check):
+    return Observations({"docs": {"values": observe(folder, pdf_check)}}, {}, {}, {})
 
 
 def _notebook(obs):
@@ -231,14 +196,5 @@ def executed(obs):
 
 @judge("theory.pdf")
 def pdf(obs):
-    pdfs = obs["docs"]["pdfs"]
-    good = [p for p in pdfs if p["status"] == "ok"]
-    if good:
-        shown = ", ".join(f"{p['path']} ({p['pages']} page(s))" for p in good[:3])
-        return Verdict.ok(f"a readable PDF with text: {shown}")
-    if not pdfs:
-        return Verdict.fail("no PDF with the answers to the theoretical part was found in the submission")
-    problems = [p["message"] if "message" in p else f"`{p['path']}` has no text a reader can select "
-                                                    f"({p.get('words', 0)} words): a scan or an empty page?"
-                for p in pdfs]
-    return Verdict.fail("no readable PDF with text: " + "; ".join(problems[:3]))
+    got = obs["docs"]["pdf"]
+    return Verdict.ok(f"a readable PDF with text: {got['message']}") if got["ok"] else Verdict.fail(got["message"])

@@ -58,8 +58,10 @@ def run_tool(argv, *, reads, writes, timeout, memory=TOOL_LIMITS["memory"],
     of CPU time, ``memory`` bytes of address space, ``file_size`` bytes per written file.
     Returns a :class:`ToolResult`; the console output is cut at ``output_cap`` bytes.
     """
-    del reads  # named for a sandbox that binds them; the plain version needs nothing more
     writes = Path(writes)
+    from .. import sandbox
+    if sandbox.available()[0]:
+        return _run_sandboxed(argv, reads, writes, timeout, memory, file_size, output_cap)
     out, err = writes / ".stdout", writes / ".stderr"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": str(writes)}
     timed_out = False
@@ -89,6 +91,32 @@ def run_tool(argv, *, reads, writes, timeout, memory=TOOL_LIMITS["memory"],
     out.unlink()
     err.unlink()
     return result
+
+
+def _run_sandboxed(argv, reads, writes, timeout, memory, file_size, output_cap):
+    """``run_tool`` in the grader's bubblewrap sandbox: only ``reads`` (read-only) and ``writes`` visible."""
+    from .. import sandbox
+    if not shutil.which(argv[0]):
+        raise ToolMissing(f"{argv[0]} is not installed (Debian package {TOOLS_PACKAGE})")
+    limits = sandbox.Limits(wall_seconds=timeout, memory_bytes=memory, processes=32, file_size_bytes=file_size,
+                            output_bytes=4096)
+    cmd = ["/bin/sh", "-c", 'exec "$@" >.stdout 2>.stderr', "sh", *argv]
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(writes)}
+    outside = [r for r in reads if not Path(r).resolve().is_relative_to(writes.resolve())]
+    try:
+        res = sandbox.run(cmd, workdir=writes, env=env, limits=limits, readonly=outside, cwd=writes)
+    except sandbox.SandboxError as err:
+        raise ToolMissing(f"the sandbox did not start for {argv[0]}: {err}") from err
+
+    def read(name):
+        path = writes / name
+        if not path.is_file() or path.is_symlink():
+            return ""
+        with open(path, "rb") as fh:
+            text = fh.read(output_cap).decode("utf-8", "replace")
+        path.unlink()
+        return text
+    return ToolResult(res.returncode, read(".stdout"), read(".stderr"), res.killed_reason == "timeout")
 
 
 # ----------------------------------------------------------------------------- finding PDFs
