@@ -1408,6 +1408,11 @@ def test_check_rejects_wrong_edit_with_pdf_rebuilt(index, mutant_builds):
         CHECKS[name](doc)
 
 
+def test_readme_states_the_number_of_wrong_edits():
+    theory = _section((ROOT / "README.md").read_text(encoding="utf-8"), "## Theory", "## Grading")
+    assert f"applies {len(MUTATIONS)} wrong edits" in _flat(theory)
+
+
 def test_every_check_rejects_some_wrong_edit():
     """Each check of theory.tex's content has at least one wrong edit it must reject."""
     rejected_by = {name for name, _ in MUTATIONS}
