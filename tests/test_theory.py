@@ -318,7 +318,7 @@ def check_relu_subdifferential(doc):
     """The set {s v : s in [lo, hi]} is exactly the set of subgradients at a kink:
     f(q) >= f(p) + g . (q - p) for all q holds for the stated ones and fails just outside."""
     text = block(doc.tex, "relu-subdifferential")
-    m = re.search(r"s\s*(\\begin\{pmatrix\}.*?\\end\{pmatrix\})\s*:\s*s \\in \[([^,\]]+),([^\]]+)\]", text, re.S)
+    m = re.search(r"\\\{\s*(?:\\,)?\s*s\s*(?:\\,)?\s*(.+?)\s*:\s*s \\in \[([^,\]]+),([^\]]+)\]", text, re.S)
     assert m, f"expected {{ s (vector) : s in [lo, hi] }}: {text!r}"
     vector, lo, hi = expression(m.group(1)), _value(expression(m.group(2))), _value(expression(m.group(3)))
     rng = np.random.default_rng(16)
@@ -580,6 +580,9 @@ CLAIMS = {
                       for k in ("train_error_mean", "test_error_mean")),
     "(chance level)":
         lambda r: abs(r["complexity"]["test_error_mean"][0] - 0.9) < 0.02,
+    "from \\ChosenHidden{} units on the mean training error stays between \\CxWideTrainMin\\,\\% and \\CxWideTrainMax\\,\\%":
+        lambda r: np.ptp(r["complexity"]["train_error_mean"][_chosen(r):]) < 0.02
+        and r["complexity"]["train_error_mean"][_chosen(r)] < r["complexity"]["train_error_mean"][0] - 0.5,
     "and the mean test error rises only to \\CxLargestTestErr\\,\\% with \\CxLargest{} units":
         lambda r: 0 < r["complexity"]["test_error_mean"][-1] - r["complexity"]["test_error_mean"][
             r["complexity"]["hidden_units"].index(r["complexity"]["chosen_hidden"])] < 0.05,
@@ -699,7 +702,7 @@ PROSE_MATH = {
     r"s = 0": True, r"\relu'(0) = 0": True,  # the convention: checked by check_relu_convention
     r"\pd{z}{w} = x": lambda tex: "\\pd{z}{w} = x" in block(tex, "inner-derivatives"),  # repeats the block
     r"s \in [-1, 1]": lambda tex: _relu_interval(tex) != (-1.0, 1.0),  # quoted as a mistake: it must be wrong
-    r"s < 0": True,
+    r"s < 0": True, r"b + xw < 0": True,
     r"\beta_0, \beta_1 \in \R": True,
     r"\beta_1 = 0": True,
     r"\sigma = \relu": True, r"o =": True, r"f_k = o(a\lay{3})_k": True,
@@ -1250,10 +1253,9 @@ MUTATIONS = [
     ("prose-math", [("such as $2x + 2y - 6y$", "such as $2x + 2y - 6$")]),
     # 1.2
     ("inner-derivatives", [(r"\pd{z}{w} = x$%", r"\pd{z}{w} = 1$%")]),
-    ("relu-gradient", [(r"\begin{pmatrix} 1 \\ x \end{pmatrix} & \text{if } b + xw > 0.",
-                        r"\begin{pmatrix} 1 \\ 1 \end{pmatrix} & \text{if } b + xw > 0.")]),
+    ("relu-gradient", [(r"(1, x)^\top & \text{if } b + xw > 0.", r"(1, 1)^\top & \text{if } b + xw > 0.")]),
     ("relu-one-sided", [(r"\varphi'_-(0) = 0$", r"\varphi'_-(0) = 1$")]),
-    ("relu-subdifferential", [(r"s \begin{pmatrix} 1 \\ x \end{pmatrix} : s", r"s \begin{pmatrix} 1 \\ 1 \end{pmatrix} : s")]),
+    ("relu-subdifferential", [(r"s\, (1, x)^\top : s", r"s\, (1, 1)^\top : s")]),
     ("relu-convention", [(r"\ind{b + xw > 0}\,(1, x)^\top", r"\ind{b + xw \ge 0}\,(1, x)^\top")]),
     # 1.3
     ("sketch-answers", [(r"\emph{test error falls} with the training-set size", r"\emph{test error rises} with the training-set size")]),

@@ -88,7 +88,7 @@ BEST_POSSIBLE = LABEL_NOISE * (N_CLASSES - 1) / N_CLASSES  # a random label is w
 TEXT_PT = 9
 SMALL_PT = 8
 FIG_WIDTH = 6.3  # inches; the text width of theory.tex is 16.2 cm = 6.38 in
-SKETCH_HEIGHT, MEASURED_HEIGHT = 2.0, 3.0
+SKETCH_HEIGHT, MEASURED_HEIGHT = 1.85, 3.0
 PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 
 # The words of the figures, one spelling each (theory.tex uses the same; tests compare).
