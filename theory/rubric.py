@@ -111,11 +111,11 @@ def render(rubric):
         lines += [
             rf"\rubricquestion{{{q['id']}}}{{{escape(q['title'])}}}{{{_num(q['points'])}}}",
             r"\begin{rubrictable}",
-            r"\multicolumn{3}{@{}l}{\emph{Earns points}} \\",
+            r"\multicolumn{3}{@{}l}{\emph{Earns points}} \\*",
         ]
         lines += [rf"\rubricid{{{escape(i['id'])}}} & {escape(i['description'])} & {_num(i['points'])} \\"
                   for i in q["items"]]
-        lines += [r"\addlinespace", r"\multicolumn{3}{@{}l}{\emph{Common mistakes (deductions)}} \\"]
+        lines += [r"\addlinespace", r"\multicolumn{3}{@{}l}{\emph{Common mistakes (deductions)}} \\*"]
         for m in q["mistakes"]:
             target = rf" \rubricapplies{{{escape(m['applies_to'])}}}" if "applies_to" in m else ""
             lines.append(rf"\rubricid{{{escape(m['id'])}}} & {escape(m['description'])}{target} & "
