@@ -46,7 +46,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 import unicodedata
 from pathlib import Path
@@ -386,6 +385,20 @@ def _noisy_u(values, smooth=15):
     return 0 < i < len(v) - 1 and v[0] > v[i] + 0.1 and v[-1] > v[i] + 0.05
 
 
+def _diminishing(values, part=50):
+    """Steep first, flat last: the mean step of the first ``part`` points is over three times
+    that of the last."""
+    steps = np.abs(np.diff(values))
+    return np.mean(steps[:part]) > 3 * np.mean(steps[-part:])
+
+
+def _arrow_spans_gap(sketch):
+    """The gap arrow runs from the training curve to the test curve at its x."""
+    arrow = sketch["marks"]["gap_arrow"]
+    ends = [np.interp(arrow["x"], sketch["x"], sketch["curves"][label]) for label in ("training error", "test error")]
+    return np.allclose([arrow["from"], arrow["to"]], ends, atol=1e-3)
+
+
 SIZE, CX, EP = "sketch_size.pdf", "sketch_complexity.pdf", "sketch_epochs.pdf"
 # Each sentence (a regex on the flattened source, direction words captured) and its test on
 # the recorded sketch: a direction word must be the one the curve shows.
@@ -396,8 +409,7 @@ SKETCH_CLAIMS = [
      lambda: _curve(SIZE, "training error")[0] < 0.03),
     (r"The \\emph\{test error (rises|falls)\} with the training-set size, quickly at first, then\s+with "
      r"diminishing returns",
-     lambda w: w == _direction(_curve(SIZE, "test error"))  # diminishing returns: steep first, flat last
-     and np.mean(np.abs(np.diff(_curve(SIZE, "test error"))[:50])) > 3 * np.mean(np.abs(np.diff(_curve(SIZE, "test error"))[-50:]))),
+     lambda w: w == _direction(_curve(SIZE, "test error")) and _diminishing(_curve(SIZE, "test error"))),
     (r"The test error stays above the training error, and the gap between them shrinks",
      lambda: (np.all(_curve(SIZE, "test error") > _curve(SIZE, "training error"))
               and _direction(_curve(SIZE, "test error") - _curve(SIZE, "training error")) == "falls")),
@@ -405,11 +417,7 @@ SKETCH_CLAIMS = [
      lambda: (min(_curve(SIZE, "training error")[-1], _curve(SIZE, "test error")[-1]) >= SKETCHES[SIZE]["bayes"]
               and (_curve(SIZE, "test error") - _curve(SIZE, "training error"))[-1]
               < 0.25 * (_curve(SIZE, "test error") - _curve(SIZE, "training error"))[0])),
-    (r"the arrow the gap between them",
-     lambda: (np.isclose(SKETCHES[SIZE]["marks"]["gap_arrow"]["from"],
-                         np.interp(SKETCHES[SIZE]["marks"]["gap_arrow"]["x"], SKETCHES[SIZE]["x"], _curve(SIZE, "training error")), atol=1e-3)
-              and np.isclose(SKETCHES[SIZE]["marks"]["gap_arrow"]["to"],
-                             np.interp(SKETCHES[SIZE]["marks"]["gap_arrow"]["x"], SKETCHES[SIZE]["x"], _curve(SIZE, "test error")), atol=1e-3))),
+    (r"the arrow the gap between them", lambda: _arrow_spans_gap(SKETCHES[SIZE])),
     (r"The \\emph\{training error (rises|falls)\} as the model becomes more complex, towards zero",
      lambda w: w == _direction(_curve(CX, "training error")) and _curve(CX, "training error")[-1] < 0.05),
     (r"The \\emph\{test error falls, reaches a minimum and\s+rises\}", lambda: _u_shaped(_curve(CX, "test error"))),
@@ -484,6 +492,7 @@ def _macro_values(r):
     argmins = sorted({cx["hidden_units"][int(np.argmin(rep["val_error"]))] for rep in cx_reps})
     stop = int(np.argmin(mean(ep_reps, "val_error"))) + 1
     wide = mean(cx_reps, "train_error")[ci:]
+    widths = cx["hidden_units"]
     return {
         "NDigits": f"{r['n_digits']:,}", "NTest": f"{r['n_test']:,}", "NVal": f"{r['n_val']:,}",
         "NPool": f"{r['n_pool']:,}", "LabelNoise": f"{100 * r['label_noise']:g}",
@@ -517,7 +526,7 @@ def _macro_values(r):
         "CxRiseIn": (f"all {len(cx_rise)}" if min(cx_rise) > 0 else f"{sum(d > 0 for d in cx_rise)} of {len(cx_rise)}"),
         "CxRiseMin": _pct1(min(d for d in cx_rise if d > 0)), "CxRiseMax": _pct1(max(cx_rise)),
         "CxArgmins": ", ".join(f"{v:,}" for v in argmins[:-1]) + (" or " if len(argmins) > 1 else "") + f"{argmins[-1]:,}",
-        "CxChosenPosition": f"{100 * math.log(cx['chosen_hidden'] / cx['hidden_units'][0]) / math.log(cx['hidden_units'][-1] / cx['hidden_units'][0]):.0f}",
+        "CxChosenPosition": f"{100 * math.log(cx['chosen_hidden'] / widths[0]) / math.log(widths[-1] / widths[0]):.0f}",
         "EpN": f"{ep['n_train']:,}", "EpHidden": str(ep["hidden"]), "EpMax": str(len(ep_reps[0]["train_error"])),
         "EpRepeats": str(len(ep_reps)), "StopEpoch": str(stop), "StopMin": str(min(stops)), "StopMax": str(max(stops)),
         "StopValErr": _pct1(mean(ep_reps, "val_error")[stop - 1]),
@@ -561,7 +570,8 @@ CLAIMS = {
         lambda r: all(np.all(np.diff(rep["test_error"]) < 0) for rep in _reps(r, "size")),
     "and it is above the training error at every size":
         lambda r: all(np.all(np.array(rep["test_error"]) > np.array(rep["train_error"])) for rep in _reps(r, "size")),
-    "digits the training error is zero in every repetition although \\SizeFirstWrongMin{} to \\SizeFirstWrongMax{} of their labels are wrong":
+    "digits the training error is zero in every repetition although \\SizeFirstWrongMin{} to "
+    "\\SizeFirstWrongMax{} of their labels are wrong":
         lambda r: all(rep["train_error"][0] == 0 and rep["wrong_labels"][0] > 0 for rep in _reps(r, "size")),
     "At \\SizeLastN{} digits the mean curves are still apart":
         lambda r: r["size"]["test_error_mean"][-1] - r["size"]["train_error_mean"][-1] > 0.03,
@@ -572,12 +582,12 @@ CLAIMS = {
     "by less than \\PlateauTol{} percentage points":
         lambda r: r["size"]["plateau_tol"] == 0.005,
     "The least mean validation error, \\CxChosenValErr\\,\\%, is at \\ChosenHidden{} units":
-        lambda r: r["complexity"]["chosen_hidden"] == r["complexity"]["hidden_units"][int(np.argmin(r["complexity"]["val_error_mean"]))],
+        lambda r: r["complexity"]["chosen_hidden"]
+        == r["complexity"]["hidden_units"][int(np.argmin(r["complexity"]["val_error_mean"]))],
     "the line sits \\CxChosenPosition\\,\\% of the way along the axis":
         lambda r: 0.2 <= r["complexity"]["chosen_position"] <= 0.8,
     "Left of it the networks underfit: the mean training and test errors both fall as units are added":
-        lambda r: all(np.all(np.diff(r["complexity"][k][:r["complexity"]["hidden_units"].index(r["complexity"]["chosen_hidden"]) + 1]) < 0)
-                      for k in ("train_error_mean", "test_error_mean")),
+        lambda r: all(np.all(np.diff(r["complexity"][k][:_chosen(r) + 1]) < 0) for k in ("train_error_mean", "test_error_mean")),
     "(chance level)":
         lambda r: abs(r["complexity"]["test_error_mean"][0] - 0.9) < 0.02,
     "from \\ChosenHidden{} units on the mean training error stays between \\CxWideTrainMin\\,\\% and \\CxWideTrainMax\\,\\%":
@@ -676,7 +686,8 @@ def check_thousands(doc):
     allowed = {"201678", "216319", "1394", "1524"}
     for m in re.finditer(r"(?<![\d.,{])\d{4,}(?![\d.])", re.sub(r"\{figures/[^}]*\}|pdfmdfivesum[^)]*", "", body)):
         v = m.group(0)
-        assert v in allowed or (len(v) == 4 and 1900 <= int(v) <= 2099), f"write {v} with a comma: {body[m.start() - 40:m.end() + 10]!r}"
+        assert v in allowed or (len(v) == 4 and 1900 <= int(v) <= 2099), \
+            f"write {v} with a comma: {body[m.start() - 40:m.end() + 10]!r}"
     texts = list(_results_tex_macros().values()) + [t for r in RESULTS["layout"].values() for t in r["texts"]]
     for text in texts:
         for v in re.findall(r"\d[\d,]*", text):
@@ -805,7 +816,8 @@ def check_linear_g(doc):
     beta0, beta1 = sp.symbols("beta_0 beta_1")
     assert sp.diff(beta0 + beta1 * x1 * x2, x1, x2) == beta1
     flat = _flat(doc.tex)
-    assert "its mixed derivative $\\partial^2/\\partial x_1\\partial x_2$ is $0$, that of $\\beta_0 + \\beta_1 x_1x_2$ is $\\beta_1$" in flat
+    assert ("its mixed derivative $\\partial^2/\\partial x_1\\partial x_2$ is $0$, "
+            "that of $\\beta_0 + \\beta_1 x_1x_2$ is $\\beta_1$") in flat
 
 
 # =========================================================================== 1.5
@@ -1015,7 +1027,8 @@ def check_symbols(doc):
         "l is a class index only, never a layer index"
     for m in re.finditer(r"\\sum_\{l=1\}\^\{([^}]*)\}", body):
         assert m.group(1) == "K", "sums over l run over the K classes"
-    outside_14 = body.replace(_section(body, r"\subsection{Capacity of neural network}", r"\subsection{Neural network theory}"), "")
+    sec14 = _section(body, r"\subsection{Capacity of neural network}", r"\subsection{Neural network theory}")
+    outside_14 = body.replace(sec14, "")
     outside_14 = outside_14.replace(_section(outside_14, r"\section{For graders}", r"\begin{thebibliography}"), "")
     outside_14 = outside_14[outside_14.index(r"\end{titlepage}"):]  # (the title page names 1.4's g)
     assert not any(_letters(s, "g") for s in _math_segments(r"\begin{document}" + outside_14)), \
@@ -1026,7 +1039,6 @@ def check_symbols(doc):
     assert re.search(r"\\mathcal\{L\} = \\frac1n \\sum_\{s=1\}\^\{n\} L_s", block(tex, "mean-loss")), \
         "the mean loss is defined as \\mathcal{L}"
     assert "\\mathcal{L}" in block(tex, "update"), "gradient descent is on the mean loss"
-    sec14 = _section(body, r"\subsection{Capacity of neural network}", r"\subsection{Neural network theory}")
     assert not re.search(r"v_m|\\beta_0'|\\beta_0\^\\prime", sec14), "1.4's output weights are w^[2] and b^[2]"
     assert "w_m\\lay{2}" in block(tex, "linear-g-output") and "b\\lay{2}" in block(tex, "linear-g-output")
     assert "w\\lay{2}" in block(tex, "output-weights") and "b\\lay{2}" in block(tex, "output-weights")
@@ -1161,7 +1173,8 @@ def check_pdf_fresh(doc):
     folder = doc.pdf_path.parent
     for key, name in FINGERPRINTS.items():
         md5 = hashlib.md5((folder / name).read_bytes()).hexdigest()
-        assert str(meta.get(key, "")).lower() == md5, f"{doc.pdf_path} was not rebuilt after {name} changed: run `make -C theory pdf`"
+        assert str(meta.get(key, "")).lower() == md5, \
+            f"{doc.pdf_path} was not rebuilt after {name} changed: run `make -C theory pdf`"
 
 
 def check_pdf_sections(doc):
