@@ -74,6 +74,7 @@ F11 = x**2 * y + x * y**2 - 6 * x * y
 REJECTED = (AssertionError, KeyError, SyntaxError, ValueError, IndexError)  # how a check rejects a source
 
 
+@functools.cache
 def _module(name, path):
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -1258,8 +1259,6 @@ MUTATIONS = [
     ("hessian", [(r"2y & 2x + 2y - 6 \\", r"2y & 2x + 2y - 6y \\")]),
     ("critical-derivation", [("$y = 0$ or $y = 6 - 2x$", "$y = 0$ or $y = 6 - x$")]),
     ("critical-derivation", [("$(0,0)$ and $(6,0)$", "$(0,0)$ and $(6,1)$")]),
-    ("critical-derivation", [("These four are all", "These five are all")]),
-    ("critical-points", [(r"& $12.00$ & $2.00,\ 6.00$ & local minimum", r"& $12.00$ & $2.00,\ 6.00$ & local maximum")]),
     ("critical-points", [(r"$-8.00$ \\", r"$-8$ \\")]),
     ("critical-points", [(r"  $(6,0)$ & $\begin{psmallmatrix} 0 & 6 \\ 6 & 12 \end{psmallmatrix}$ & $-36.00$ & $-2.49,\ 14.49$ & saddle point & $0.00$ \\" + "\n", "")]),
     ("diagonal", [("2t^3 - 6t^2$", "2t^3 - 6t$")]),
@@ -1272,30 +1271,25 @@ MUTATIONS = [
     ("relu-convention", [(r"\ind{b + xw > 0}\,(1, x)^\top", r"\ind{b + xw \ge 0}\,(1, x)^\top")]),
     # 1.3
     ("sketch-answers", [(r"\emph{test error falls} with the training-set size", r"\emph{test error rises} with the training-set size")]),
-    ("sketch-answers", [(r"\emph{training error falls} as the model", r"\emph{training error rises} as the model")]),
     ("measured-claims", [("never falls from one\nsize to the next", "never rises from one\nsize to the next")]),
     ("text-numbers", [("standard\nerror of about 1.6 percentage points", "standard\nerror of about 0.6 percentage points")]),
-    ("text-numbers", [("A random class is wrong 9 times in 10", "A random class is wrong 8 times in 10")]),
     ("dashed-line", [("dashed grey: the best possible\n  error (Bayes error).}", "dashed grey: the test error.}")]),
     ("thousands", [("(the 5,000 MNIST digits embedded", "(the 5000 MNIST digits embedded")]),
     # 1.4
     ("1.4", [(r"w\lay{2} = \bigl(\tfrac{\beta_1}{4},\ -\tfrac{\beta_1}{4}\bigr)", r"w\lay{2} = \bigl(\tfrac{\beta_1}{2},\ -\tfrac{\beta_1}{2}\bigr)")]),
     ("1.4", [("$g(z) = z^2$", "$g(z) = z$")]),
-    ("1.4", [(r"\begin{psmallmatrix} 1 & 1 \\ 1 & -1 \end{psmallmatrix}", r"\begin{psmallmatrix} 1 & 1 \\ 1 & 1 \end{psmallmatrix}")]),
     ("1.4", [(r"$b\lay{2} = \beta_0$", r"$b\lay{2} = 0$")]),
     ("linear-g", [("$g(z) = cz + d$", "$g(z) = cz^2 + d$")]),
     ("symbols", [(r"w_m\lay{2}\, g", r"v_m\, g")]),
     # 1.5
     ("loss", [(r"\pd{L}{f_k} = f_k - y_k", r"\pd{L}{f_k} = y_k - f_k")]),
     ("mean-loss", [(r"\mathcal{L} = \frac1n \sum_{s=1}^{n} L_s", r"\mathcal{L} = \sum_{s=1}^{n} L_s")]),
-    ("update", [(r"w_{ij}\lay{1}(r) - \eta\, \pd{\mathcal{L}}", r"w_{ij}\lay{1}(r) + \eta\, \pd{\mathcal{L}}")]),
     ("update", [(r"\bigg|_{\theta(r)}", "")]),
     ("update", [(r"- \eta\, \pd{\mathcal{L}}{w_{ij}\lay{1}}", r"- \eta\, \pd{L}{w_{ij}\lay{1}}")]),
     ("relu-derivative", [(r"$\relu'(a) = \ind{a > 0}$", r"$\relu'(a) = \ind{a \ge 0}$")]),
     ("affine-derivatives", [(r"\pd{a_m\lay{2}}{h_i\lay{1}} = w_{mi}\lay{2}$", r"\pd{a_m\lay{2}}{h_i\lay{1}} = w_{im}\lay{2}$")]),
     ("chain-rule", [(r"(f_k - y_k)\, f_k\,(\ind{k = l} - f_l)." + "\n%@end chain-rule", r"(f_k - y_k)\, f_k\,(1 - f_k)." + "\n%@end chain-rule")]),
     ("deltas", [(r"= \sum_{k=1}^{K} (f_k - y_k)\, f_k\,(\ind{k = l} - f_l)", r"= \sum_{k=1}^{K} (f_k - y_k)\, f_k\,(1 - f_k)")]),
-    ("deltas", [(r"= \ind{a_m\lay{2} > 0} \sum_{l=1}^{K} w_{lm}\lay{3}\, \delta_l\lay{3}", r"= \sum_{l=1}^{K} w_{lm}\lay{3}\, \delta_l\lay{3}")]),
     ("update-one-sample", [(r"- \eta\, \delta_i\lay{1}\, x_j", r"+ \eta\, \delta_i\lay{1}\, x_j")]),
     ("update-mini-batch", [(r"- \frac{\eta}{n} \sum_{s=1}^{n}", r"- \eta \sum_{s=1}^{n}")]),
     ("jacobian", [(r"$J = \diag(f) - f f^\top$", r"$J = \diag(f)$")]),
@@ -1304,7 +1298,6 @@ MUTATIONS = [
     ("style", [("terms $-f_kf_l$ change the gradient.", "terms $-f_kf_l$ change the gradient (the tests show the difference).")]),
     # Appendix B
     ("code-deltas", [(r"f \odot \bigl(u - \langle u, f\rangle\bigr)", r"f \odot (1 - f) \odot u")]),
-    ("two-over-k", [(r"\pd{C}{f} = \frac{2}{K} (f - y)", r"\pd{C}{f} = \frac{1}{K} (f - y)")]),
     # rubric, title page, layout
     ("mistakes-match-rubric", [(r"\mistake{1.5.wrong_iterate}", "")]),
     ("title-page", [("(fill in the team number assigned on Moodle)", "")]),
