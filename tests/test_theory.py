@@ -1515,7 +1515,7 @@ def test_figures_train_through_one_engine_call(monkeypatch):
     net = figures.network(3, 2, 0)
     train_err, val_err = figures.fit(net, (np.zeros((4, figures.N_COMPONENTS)), np.arange(4)),
                                      (np.zeros((2, figures.N_COMPONENTS)), np.arange(2)))
-    assert calls == [{"batch_size": figures.BATCH_SIZE, "shuffle": True, "dtype": np.float64}]
+    assert calls == [{"batch_size": figures.BATCH_SIZE, "shuffle": True, "verbose": False, "dtype": np.float64}]
     assert train_err == [0.5, 0.5] and val_err == [0.5, 0.5]
     tree = ast.parse((THEORY / "figures.py").read_text())
     engine_calls = {fn.name for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) for node in ast.walk(fn)

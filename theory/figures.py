@@ -157,10 +157,10 @@ def train(net, x, y, x_val, y_val):
     The one place that calls the engine: ``scratch_engine.fit(net, ...)`` where it exists,
     else the older spelling of the same call, ``net.fit(..., fast=True)`` (identical steps).
     """
-    kwargs = {"batch_size": BATCH_SIZE, "shuffle": True}
+    kwargs = {"batch_size": BATCH_SIZE, "shuffle": True, "verbose": False}
     if hasattr(scratch_engine, "fit"):
         return scratch_engine.fit(net, x, y, x_val, y_val, dtype=np.float64, **kwargs)
-    return net.fit(x, y, x_val, y_val, verbose=False, fast=True, **kwargs)
+    return net.fit(x, y, x_val, y_val, fast=True, **kwargs)
 
 
 def fit(net, train_set, held_out):
