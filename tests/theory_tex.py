@@ -14,9 +14,14 @@ other (and with given reference values).  The tests supply the variables: number
 random, and reference derivatives from sympy or PyTorch autograd.
 
 The LaTeX understood is the subset theory.tex uses in the marked blocks: numbers, letters
-and Greek letters with subscripts (single letters i, j, k, l, m are indices, anything else
-is part of the name: ``x_1`` is the variable ``x_1``, ``f_{xy}`` the variable ``f_xy``),
+and Greek letters with subscripts (single letters i, j, k, l, m, s are indices, anything else
+is part of the name: ``x_1`` is the variable ``x_1``, ``f_{xy}`` the variable ``f_xy``; a
+subscript of index letters and digits, or of digits on a symbol with a layer superscript,
+indexes: ``w_{m1}\\lay{1}`` is ``w1[m, 0]``, ``w_2\\lay{2}`` is ``w2[1]``),
 ``\\lay{n}`` (layer superscript, part of the name: ``w_{ij}\\lay{1}`` is ``w1[i, j]``),
+``\\mathcal{L}`` (the variable ``calL``), an evaluation bar ``|_{\\theta(r)}`` (the
+derivative at the variables given; ``|_{\\theta(r+1)}`` at those given as
+``("at", "theta_next")``),
 ``\\layT{n}`` (layer and transpose), ``^\\top``, powers, implicit multiplication, ``\\frac``,
 ``\\tfrac``, ``\\pd{A}{B}`` (a partial derivative: looked up in the variables as
 ``("d", A, B)``), ``\\ind{condition}`` (indicator), ``\\sum_{v=1}^{N}`` (its body is the rest
@@ -35,26 +40,29 @@ import re
 
 import numpy as np
 
-INDEX_LETTERS = "ijklm"
+INDEX_LETTERS = "ijklms"
 _TOKEN = re.compile(r"""
     (?P<skip>\s+|\\[,;!:\ ]|\\(?:left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|displaystyle|quad)(?![a-zA-Z]))
   | (?P<rowsep>\\\\(?:\[[^\]]*\])?)
   | (?P<cmd>\\[a-zA-Z]+)
   | (?P<num>\d+(?:\.\d+)?)
   | (?P<letter>[a-zA-Z])
-  | (?P<sym>[{}()\[\]^_+\-=<>,|&.'/])
+  | (?P<sym>[{}()\[\]^_+\-=<>,;|&.'/])
 """, re.VERBOSE)
 _GREEK = {"alpha", "beta", "gamma", "delta", "eta", "theta", "lambda", "mu", "sigma", "tau", "Delta"}
 _SEPARATORS = {"rowsep", ",", ".", "\\qquad", ";"}
 
 
-def block(tex, name):
-    """The LaTeX between ``%@begin name`` and ``%@end name`` (comments removed)."""
+def block(tex, name, math_only=True):
+    """The LaTeX between ``%@begin name`` and ``%@end name`` (comments removed); with
+    ``math_only=False`` as written (with its ``$`` and words), else its math."""
     m = re.search(rf"^[ \t]*%@begin {re.escape(name)}[ \t]*\n(.*?)^[ \t]*%@end {re.escape(name)}[ \t]*$",
                   tex, re.S | re.M)
     if m is None:
         raise AssertionError(f"theory.tex has no block %@begin {name} ... %@end {name}")
     text = re.sub(r"(?<!\\)%.*", "", m.group(1))
+    if not math_only:
+        return text
     for env in ("align*", "equation*"):
         text = text.replace(rf"\begin{{{env}}}", " ").replace(rf"\end{{{env}}}", " ")
     text = re.sub(r"(?<!\\)\\[\[\]]", " ", text).replace("$", " ")  # \[ and \] but not \\[2pt]
@@ -238,7 +246,11 @@ class _Parser:
                     code = f"(({code}) ** ({self.parse_group_expr()}))"
             elif self.peek() == "|" and self.peek(1) == "_":  # evaluation bar: |_{theta(r)}
                 self.take(), self.take()
-                self.group_tokens()
+                sub = self.sub(self.group_tokens())
+                point, _ = sub.variable(raw=True)
+                if sub.p != len(sub.t):
+                    raise SyntaxError(f"unread tokens in the evaluation point: {sub.t[sub.p:]}")
+                code = f"AT({point!r}, lambda: {code})"
             else:
                 return code
 
@@ -305,7 +317,7 @@ class _Parser:
         if v == "e" and self.peek(1) == "^":
             self.take(), self.take()
             return f"np.exp({self.parse_group_expr()})"
-        if k == "letter" or (k == "cmd" and v[1:] in _GREEK | {"relu", "diag", "operatorname", "exp"}):
+        if k == "letter" or (k == "cmd" and v[1:] in _GREEK | {"relu", "diag", "operatorname", "exp", "mathcal"}):
             return self.variable()
         raise SyntaxError(f"unexpected {v!r} at token {self.p}: "
                           + " ".join(tok[1] for tok in self.t[max(0, self.p - 6):self.p + 6]))
@@ -315,24 +327,31 @@ class _Parser:
         v = self.take()
         if v == "\\operatorname":
             name = "".join(t[1] for t in self.group_tokens())
+        elif v == "\\mathcal":
+            name = "cal" + "".join(t[1] for t in self.group_tokens())
         else:
             name = v.lstrip("\\")
         if self.peek() == "'":
             self.take()
             name += "_prime"
-        indices = []
+        sub = None
         if self.peek() == "_":
             self.take()
             sub = "".join(t[1] for t in self.group_tokens())
-            if sub and all(c in INDEX_LETTERS for c in sub):
-                indices = list(sub)
+        layered = self.peek() in ("\\lay", "\\layT")
+        if layered:
+            transposed = self.take() == "\\layT"
+            layer = "".join(t[1] for t in self.group_tokens())
+        else:
+            transposed, layer = False, ""
+        indices = []
+        if sub is not None:
+            if sub and all(c in INDEX_LETTERS or c.isdigit() for c in sub) and (
+                    layered or any(c in INDEX_LETTERS for c in sub)):
+                indices = [c if c in INDEX_LETTERS else str(int(c) - 1) for c in sub]  # digits count from 1
             else:
                 name += "_" + sub
-        if self.peek() in ("\\lay", "\\layT"):
-            transposed = self.take() == "\\layT"
-            name += "".join(t[1] for t in self.group_tokens())
-        else:
-            transposed = False
+        name += layer
         if self.peek() == "(" and self.peek(1) == "r":
             self.take(), self.take()
             if self.peek() == "+":
@@ -413,6 +432,15 @@ def equations(tex, name, functions=()):
     return parser.equations()
 
 
+def expression(latex, functions=()):
+    """One expression (no ``=``) as Python code, e.g. the right-hand side of ``$x = 6 - 2y$``."""
+    parser = _Parser(tokenize(latex), functions)
+    code = parser.expr()
+    if parser.p != len(parser.t):
+        raise SyntaxError(f"unread tokens after the expression: {parser.t[parser.p:]}")
+    return code
+
+
 # --------------------------------------------------------------------------- evaluation
 def _mul(a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
@@ -456,20 +484,37 @@ HELPERS = {
 
 
 def evaluate(code, variables, **indices):
-    """Value of one Python expression from :func:`equations`."""
+    """Value of one Python expression from :func:`equations`.
+
+    ``AT(point, thunk)`` (an evaluation bar) evaluates ``thunk`` with the variables given for
+    iteration r (point ``theta``) or with ``variables[("at", point)]`` for another point.
+    """
+    scope = [variables]
+
     def V(name):
-        if name not in variables:
+        if name not in scope[-1]:
             raise KeyError(f"theory.tex uses {name!r}, which the test does not define")
-        value = variables[name]
+        value = scope[-1][name]
         return value.reshape(-1, 1) if isinstance(value, np.ndarray) and value.ndim == 1 else value
 
     def PD(num, den):
         key = ("d", num, den)
-        if key not in variables:
+        if key not in scope[-1]:
             raise KeyError(f"theory.tex uses the derivative d{num}/d{den}, which the test does not define")
-        return variables[key]
+        return scope[-1][key]
 
-    return eval(code, {**HELPERS, "V": V, "PD": PD, **indices})  # noqa: S307 (our own translation)
+    def AT(point, thunk):
+        if point == "theta":
+            return thunk()
+        if ("at", point) not in variables:
+            raise KeyError(f"theory.tex evaluates at {point!r}, for which the test gives no variables")
+        scope.append(variables[("at", point)])
+        try:
+            return thunk()
+        finally:
+            scope.pop()
+
+    return eval(code, {**HELPERS, "V": V, "PD": PD, "AT": AT, **indices})  # noqa: S307 (our own translation)
 
 
 def free_indices(code):
