@@ -33,19 +33,22 @@ class SubmissionResult:
     seconds: float  # the parts' run times (0 for parts taken from the cache)
     cached_parts: list
     notes: list
+    observations: dict  # part -> what its verdicts were judged from (parts graded in this run only)
 
 
 class Context:
     """What every part of this run shares: the inputs and settings files (read-only in the sandbox)."""
 
-    def __init__(self, cache_dir, workdir):
+    def __init__(self, cache_dir, workdir, probe_seconds=None):
         data_path = graderdata.prepare_data(cache_dir or workdir)
         self.data_hash = graderdata.file_hash(data_path)
         self.inputs = graderdata.make_inputs(graderdata.load_data(data_path))
         self.settings = graderdata.settings()
+        self.settings["probe_seconds"].update(probe_seconds or {})
         self.expected = reference.expected(self.inputs)
         self.inputs_file, self.settings_file = Path(workdir) / "inputs.npz", Path(workdir) / "settings.json"
-        np.savez(self.inputs_file, **self.inputs)
+        probe_inputs = {k: v for k, v in self.expected.items() if k.startswith("probe.")}
+        np.savez(self.inputs_file, **self.inputs, **probe_inputs)
         self.settings_file.write_text(json.dumps(self.settings))
         self.workdir = Path(workdir)
 
@@ -94,10 +97,11 @@ def submission_names(folders):
     return names
 
 
-def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, progress=None):
+def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, progress=None, probe_seconds=None):
     """Grade ``folders`` (a list of :class:`SubmissionResult` in the order given).
 
-    ``cache_dir``: where part verdicts are kept by content hash (None: no cache).
+    ``cache_dir``: where part verdicts are kept by content hash (None: no cache).  ``probe_seconds``:
+    other time limits per probe (``{"default": s, "learns": s}``); a probe cut short is never cached.
     """
     items, judgement = registry(points_file)
     folders = [Path(f).resolve() for f in folders]
@@ -110,7 +114,7 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
     cache_dir = Path(cache_dir).resolve() if cache_dir else None
     workdir = Path(tempfile.mkdtemp(prefix="grade-run-"))
     try:
-        ctx = Context(cache_dir, workdir)
+        ctx = Context(cache_dir, workdir, probe_seconds)
         futures, by_key = {}, {}
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             for part in PARTS:
@@ -132,7 +136,7 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
 
 
 def _assemble(folder, futures, items):
-    out, seconds, cached, notes = {}, 0.0, [], []
+    out, seconds, cached, notes, observations = {}, 0.0, [], [], {}
     for part in PARTS:
         fut, first = futures[(folder, part)]
         r = fut.result()
@@ -141,9 +145,12 @@ def _assemble(folder, futures, items):
         else:
             seconds += r.seconds
         notes += [n for n in r.notes if n not in notes]
+        if r.observations is not None:
+            observations[part] = r.observations
         for item_id, v in r.verdicts.items():
             out[item_id] = {"points": round(items[item_id].points * v.fraction, 4), "max": items[item_id].points,
-                            "message": v.message, "fraction": v.fraction, "code": v.code}
+                            "message": v.message, "fraction": v.fraction, "code": v.code,
+                            "refined": "refined" in v.notes}
     ordered = {i: out[i] for i in items}
     return SubmissionResult(folder.name, folder, ordered, round(sum(v["points"] for v in ordered.values()), 4),
-                            sum(it.points for it in items.values()), seconds, cached, notes)
+                            sum(it.points for it in items.values()), seconds, cached, notes, observations)

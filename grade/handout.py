@@ -19,7 +19,9 @@ handout is this answer with everything that is not the template's taken out, by 
   team comment, code cells lose their outputs and go through the rules above.
 
 Only the template's files and the modules they import are written, with the template's
-README and the requirements a student needs: no tests, bench, theory, grade or figures.
+README and the requirements a student needs, and the students' own checks (``check.py``, the
+public part of grade/, GitHub Classroom's workflow: grade/handout_checks.py): no tests,
+bench, theory, figures, nor any of the grader that would give answers away.
 """
 
 import argparse
@@ -30,7 +32,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from . import handout_checks
+from .handout_checks import check_cell
+
 REPO = Path(__file__).resolve().parents[1]
+CHECK_PARTS = {"A.": "scratch", "B.": "torch", "C.": "keras"}  # the notebook's sections and their parts
 
 TEMPLATE_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py")
 NOTEBOOK = "MNIST_classification.ipynb"
@@ -148,7 +154,7 @@ TEAM_CELL = """# Team number: ____
 def handout_notebook(nb, where=NOTEBOOK):
     nb = json.loads(json.dumps(nb))  # a deep copy
     nb.get("metadata", {}).pop("papermill", None)
-    cells = []
+    cells, section = [], None
     for k, cell in enumerate(nb.get("cells", [])):
         meta = cell.get("metadata", {})
         tags = meta.get("tags", [])
@@ -166,6 +172,14 @@ def handout_notebook(nb, where=NOTEBOOK):
             cell["outputs"] = []
             cell["execution_count"] = None
         cells.append(cell)
+        text = "".join(cell.get("source", ""))
+        if cell.get("cell_type") == "code" and "TODO: plot accuracy" in text and section in CHECK_PARTS:
+            cells.append(check_cell(CHECK_PARTS[section]))  # after each section, as otter's grader.check
+        if cell.get("cell_type") == "markdown" and text.lstrip().startswith("# "):
+            section = text.lstrip()[2:4]
+    cells += [{"cell_type": "markdown", "metadata": {}, "source": "## Before you submit\nSave the notebook with its "
+               "outputs, then check the team details, the printed progress, the plots and your theory PDF:"},
+              check_cell("docs")]
     nb["cells"] = cells
     return nb
 
@@ -203,6 +217,24 @@ Push your work to the `main` branch of your team's repository before the deadlin
 theoretical part there too, as one PDF, and your team number, names and matriculation
 numbers at the top of the notebook. Make sure the notebook shows its outputs (the printed
 training progress and the plots).
+
+## Check your work
+
+`python check.py` (or `make check`) runs the public checks on your folder, the same ones the
+teaching assistant's grader runs for these items, and says what passes and why not:
+`python check.py scratch` for one part (`scratch`, `torch`, `keras`, `docs`), `python check.py
+scratch.backward` for one item. The notebook has a check cell after each section. Every push
+to GitHub runs them too (GitHub Classroom autograding, `.github/workflows/classroom.yml`): the
+points appear in the Actions tab and in the Classroom dashboard.
+
+- Public: `scratch.forward`, `scratch.backward` (finite differences), `scratch.update`,
+  `scratch.predict`, `scratch.learns`, `torch.forward`, `torch.loss`, `torch.backward_update`,
+  `torch.predict`, `torch.learns`, `keras.input`, `keras.learns`, `tblr.values`,
+  `tblr.tensor_steps`, `notebook.team`, `notebook.progress`, `notebook.plots`,
+  `notebook.executed`, `theory.pdf`.
+- Not public: `keras.layers`, `keras.activations`, `keras.loss` (finding the three mistakes is
+  the task), and the names of the mistakes the grader recognises in a wrong answer. The
+  grader also uses other numbers than these checks; the theoretical part is graded by hand.
 
 ## Help
 
@@ -262,6 +294,7 @@ def build_handout(src=REPO, out=REPO / "build" / "handout"):
     for name in COPY_AS_IS:
         if (src / name).is_file():
             shutil.copy2(src / name, out / name)
+    handout_checks.write(out, src)
     (out / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
     (out / "README.md").write_text(README, encoding="utf-8")
     return out

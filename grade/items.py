@@ -16,6 +16,7 @@ PARTS = ("scratch", "torch", "keras", "docs")
 PART_OF_PREFIX = {"scratch": "scratch", "torch": "torch", "keras": "keras", "tblr": "keras", "notebook": "docs",
                   "theory": "docs"}
 JUDGE_MODULES = ("scratch", "pytorch", "keras_tf", "keras_hidden", "docs")
+HIDDEN_MODULES = ("keras_hidden",)  # judges of items that are not public: not shipped with the handout's checks
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,13 @@ def load_table(path=POINTS_FILE):
     return items, judgement
 
 
+def public_judgement(path=POINTS_FILE):
+    """The judgement calls a public judge makes (``public = true``): the others belong to hidden diagnoses."""
+    with open(path, "rb") as fh:
+        table = tomllib.load(fh)
+    return {code for code, spec in table.get("judgement", {}).items() if spec.get("public")}
+
+
 JUDGES, REFINEMENTS = {}, {}
 
 
@@ -103,6 +111,8 @@ def registry(path=POINTS_FILE, hidden=True):
     items, judgement = load_table(path)
     package = __name__.rsplit(".", 1)[0]
     for name in JUDGE_MODULES:
+        if name in HIDDEN_MODULES and not hidden:
+            continue
         importlib.import_module(f"{package}.judge.{name}")
         if hidden:
             try:
@@ -110,8 +120,12 @@ def registry(path=POINTS_FILE, hidden=True):
             except ModuleNotFoundError as err:  # the handout ships no diagnoses
                 if err.name != f"{package}.diagnose" and err.name != f"{package}.diagnose.{name}":
                     raise
+    declared = set(items)
+    if not hidden:
+        items = {i: it for i, it in items.items() if it.public}
+        judgement = {c: j for c, j in judgement.items() if c in public_judgement(path)}
     without_judge = sorted(set(items) - set(JUDGES))
-    unknown = sorted((set(JUDGES) | set(REFINEMENTS)) - set(items))
+    unknown = sorted((set(JUDGES) | set(REFINEMENTS)) - declared)
     if without_judge or unknown:
         raise TableError(f"{path} and the judges disagree: items without a judge {without_judge}; judges for "
                          f"items not in the table {unknown}")

@@ -129,6 +129,11 @@ def expected(inputs):
     for k, (x, y) in enumerate(zip(X[:3], Y[:3])):
         for l, g in enumerate(finite_differences(W, x, y)):
             out[f"scratch.fd{k}.{l}"] = g
+        _, A, Z = scratch_forward(W, x)  # for the backward probe: self.A, self.Z as a right forward pass fills them
+        for l, a in enumerate(A):
+            out[f"probe.scratch.A{k}.{l}"] = a
+        for l, z in enumerate(Z):
+            out[f"probe.scratch.Z{k}.{l}"] = z
     for l, w in enumerate(W):
         out[f"scratch.updated{l}"] = w - lr * inputs[f"scratch.G{l}"]
     z = torch_logits(torch_params(inputs), torch_rows(inputs))

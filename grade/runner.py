@@ -22,19 +22,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from . import data as graderdata
 from . import sandbox
-from .items import JUDGES, REFINEMENTS, Verdict
 from .judge import docs
 from .judge.common import Observations
-from .review.tools import ToolMissing, find_pdfs, pdf_check
+from .observations import MAIN_FILE, OBSERVE, PROBE_MODULE, judge_part, probe_names, read_observations
+from .pdftools import ToolMissing, find_pdfs, pdf_check
 
 GRADE_DIR = Path(__file__).resolve().parent
-OBSERVE = GRADE_DIR / "observe"
-MAIN_FILE = {"scratch": "network_scratch.py", "torch": "network_pytorch.py", "keras": "network_tensorflow.py"}
-PROBE_MODULE = {"scratch": "scratch", "torch": "pytorch", "keras": "keras_tf"}
 PART_SECONDS = {"scratch": 240, "torch": 300, "keras": 420}  # the sandbox's wall limit (a backstop)
 LIMITS = dict(memory_bytes=3 * 2**30, processes=512, file_size_bytes=256 * 2**20, output_bytes=64 * 1024)
 KERAS2_SOURCE = re.compile(r"\boptimizers\s*\.\s*legacy\b")
@@ -53,6 +49,7 @@ class PartResult:
     seconds: float = 0.0
     cached: bool = False
     notes: list = field(default_factory=list)  # said in the report (Keras 2, no sandbox, ...)
+    observations: object = None  # what the verdicts were judged from (not cached)
 
 
 # --------------------------------------------------------------------------- files a part reads
@@ -101,8 +98,9 @@ def part_key(folder, part, data_hash):
         return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() and not p.is_symlink() else str(p.is_symlink())
     code = _tree_hash(GRADE_DIR / "observe", GRADE_DIR / "judge", GRADE_DIR / "diagnose", GRADE_DIR / "items.py",
                       GRADE_DIR / "data.py", GRADE_DIR / "runner.py")
+    settings = {k: v for k, v in graderdata.SETTINGS.items() if k != "probe_seconds"}  # limits change no result
     blob = json.dumps({"part": part, "files": {rel: digest(rel) for rel in part_inputs(folder, part)}, "code": code,
-                       "settings": graderdata.SETTINGS, "data": data_hash, "python": sys.version,
+                       "settings": settings, "data": data_hash, "python": sys.version,
                        "sandboxed": sandbox.available()[0] is not None}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -171,61 +169,6 @@ def observe_part(folder, part, inputs_file, settings_file, keras2=False):
         shutil.rmtree(run, ignore_errors=True)
 
 
-def read_observations(out, max_bytes=200 * 2**20):
-    """The probes' records and arrays, read as data only (JSON and .npy without pickles), size-capped."""
-    records, arrays, total = {}, {}, 0
-    log = out / "observations.jsonl"
-    if log.is_file() and not log.is_symlink():
-        for line in log.read_text(encoding="utf-8", errors="replace").splitlines()[:100]:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and isinstance(record.get("probe"), str):
-                records.setdefault(record["probe"], record)  # the first line of a probe counts
-    for path in sorted(out.glob("*.npy")) if out.is_dir() else []:
-        total += path.stat().st_size
-        if path.is_symlink() or total > max_bytes:
-            continue
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            continue
-        if array.dtype.kind in "biuf":
-            arrays[path.stem] = array
-    return records, arrays
-
-
-def judge_part(part, obs, items, judgement, hidden=True):
-    """The verdict of every item of ``part`` from its observations (judges, then hidden refinements)."""
-    verdicts = {}
-    for item_id, item in items.items():
-        if item.part != part:
-            continue
-        try:
-            verdict = JUDGES[item_id](obs)
-        except Exception as err:  # noqa: BLE001 -- a judge tripping over odd observations is a grader bug
-            verdict = Verdict.fail(f"not graded: the grader could not judge this item ({type(err).__name__}: {err}); "
-                                   f"tell the teaching assistant", code="grader_error")
-        if verdict.fraction < 1 and hidden:
-            for refinement in REFINEMENTS.get(item_id, []):
-                try:
-                    better = refinement(obs, verdict)
-                except Exception:  # noqa: BLE001 -- a diagnosis that does not apply
-                    better = None
-                if better is not None:
-                    verdict = better
-                    break
-        if verdict.code in judgement:
-            fraction, why = judgement[verdict.code]
-            verdict.fraction = fraction
-            verdict.message += f" [judgement call {verdict.code}: {why}]"
-        for note in obs.notes:
-            verdict.message += f" ({note})"
-        verdicts[item_id] = verdict
-    return verdicts
-
-
 def _part_failed(result, part, records, probes):
     """Why probes of the part have no record: the sandbox's limits or an abrupt end."""
     if result.killed_reason:
@@ -244,7 +187,7 @@ def run_part(folder, part, ctx, items, judgement):
             obs = docs.observations(folder, pdf_check)
         except ToolMissing as err:
             raise GraderError(str(err)) from err
-        return PartResult(judge_part(part, obs, items, judgement), time.perf_counter() - start), True
+        return PartResult(judge_part(part, obs, items, judgement), time.perf_counter() - start, observations=obs), True
     source = Path(folder) / MAIN_FILE[part]
     keras2 = part == "keras" and source.is_file() and bool(KERAS2_SOURCE.search(source.read_text(errors="replace")))
     records, arrays, result = observe_part(folder, part, ctx.inputs_file, ctx.settings_file, keras2)
@@ -257,7 +200,7 @@ def run_part(folder, part, ctx, items, judgement):
                      "TensorFlow 2.15 or earlier: it uses tf.keras.optimizers.legacy, which Keras 3 refuses")
     if result.warning:
         notes.append(result.warning)
-    probes = [name for name, _ in _probe_names(part)]
+    probes = [name for name, _ in probe_names(part)]
     missing = [p for p in probes if p not in records]
     for p in missing:
         records[p] = {"probe": p, "values": None, "error": {"what": p, "type": "not_run", "where": "",
@@ -265,12 +208,6 @@ def run_part(folder, part, ctx, items, judgement):
     obs = Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected,
                        notes=[n for n in notes if "Keras 2" in n])
     verdicts = judge_part(part, obs, items, judgement)
-    cacheable = not missing and result.returncode == 0 and not result.killed_reason
-    return PartResult(verdicts, time.perf_counter() - start, notes=notes), cacheable
-
-
-def _probe_names(part):
-    """The probes a part runs (read from its module's PROBES list without importing it)."""
-    tree = ast.parse((OBSERVE / f"{PROBE_MODULE[part]}.py").read_text())
-    probes = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PROBES")
-    return [(elt.elts[0].value, None) for elt in probes.elts]
+    timed_out = any((r.get("error") or {}).get("type") == "timeout" for r in records.values())
+    cacheable = not missing and not timed_out and result.returncode == 0 and not result.killed_reason
+    return PartResult(verdicts, time.perf_counter() - start, notes=notes, observations=obs), cacheable

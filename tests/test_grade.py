@@ -28,7 +28,8 @@ import pytest
 
 from grade import grade_submissions
 from grade.handout import build_handout
-from grade.items import load_table
+from grade.items import load_table, registry
+from grade.observations import judge_part
 from grade.report import InputError, apply_overrides, moodle_rows, read_roster, report_filename, write_reports
 from grade_fixtures.hostile import DAEMON_MARK, HOSTILE, LONG_NAME
 from grade_fixtures.mutants import JUDGEMENT, MUTANTS, model_answer
@@ -166,6 +167,23 @@ def test_reports_csv_json_markdown_and_moodle(graded, tmp_path):
         moodle_rows(results, {"model_answer": []})
 
 
+def test_the_students_public_checks_agree_with_the_grader_on_every_fixture(graded):
+    """The public items judged as `check.py` judges them (no hidden diagnosis, only public judgement calls), on the
+    same observations: the grader's verdict, except where a hidden diagnosis refined a failing verdict."""
+    public_items, public_judgement = registry(hidden=False)
+    compared = 0
+    for name, r in graded[0].items():
+        for part, obs in r.observations.items():
+            for item, v in judge_part(part, obs, public_items, public_judgement, hidden=False).items():
+                grader = r.items[item]
+                if grader["refined"]:
+                    assert v.fraction < 1, (name, item)  # the public check does not pass what the grader fails
+                else:
+                    assert v.fraction == grader["fraction"], (name, item, v.message, grader["message"])
+                compared += 1
+    assert compared >= 19 * 10
+
+
 # --------------------------------------------------------------------------- hostile submissions
 def processes_with(mark):
     found = []
@@ -178,15 +196,15 @@ def processes_with(mark):
     return found
 
 
-def test_hostile_submissions_change_nothing_but_their_own_grade(tmp_path):
-    cache = tmp_path / "cache"
+def test_hostile_submissions_change_nothing_but_their_own_grade(tmp_path, cache):
     before_code = digest(ROOT / "grade", ROOT / "tests")
     folders = [model_answer(tmp_path / "clean_before")]
     for name, (build, _) in HOSTILE.items():
         folders.append(build(tmp_path / name))
     folders.append(model_answer(tmp_path / "clean_after"))
     start = time.perf_counter()
-    first = {r.name: r for r in grade_submissions(folders, cache_dir=cache, jobs=2)}
+    limits = {"default": 30, "learns": 20}  # fit_never_returns: 20 s, not the real limit
+    first = {r.name: r for r in grade_submissions(folders, cache_dir=cache, jobs=2, probe_seconds=limits)}
     seconds = time.perf_counter() - start
     assert not processes_with(DAEMON_MARK), "a process of a submission outlived the grading"
     assert digest(ROOT / "grade", ROOT / "tests") == before_code, "a submission changed the grader or the tests"
@@ -204,10 +222,11 @@ def test_hostile_submissions_change_nothing_but_their_own_grade(tmp_path):
         or first["prints_10_mb"].total == 33
     # the cache holds only what the grader wrote: no forged entry, and the second run repeats the first
     assert not any("forged" in p.read_text() for p in (cache / "parts").glob("*.json"))
-    again = {r.name: r for r in grade_submissions(folders, cache_dir=cache, jobs=2)}
+    again = {r.name: r for r in grade_submissions(folders, cache_dir=cache, jobs=2, probe_seconds=limits)}
     for name, r in first.items():
         assert {i: v["points"] for i, v in again[name].items.items()} == {i: v["points"] for i, v in r.items.items()}
     assert sorted(again["clean_after"].cached_parts) == ["docs", "keras", "scratch", "torch"]
+    assert sorted(again["kills_everything"].cached_parts) == ["docs", "scratch", "torch"]  # its failure: never cached
     assert len(report_filename(LONG_NAME).encode()) <= 200
     print(f"\n{len(folders)} submissions graded in {seconds:.0f} s with the sandbox")
 

@@ -20,7 +20,7 @@ import pytest
 from grade.review import (DEFAULT_RUBRIC, MarksError, RubricError, load_rubric, marks_markdown, pdf_check,
                           prepare_review, read_marks, review_submission, run_tool)
 from grade.review.page import page_html
-from grade.review.tools import find_pdfs
+from grade.pdftools import find_pdfs
 from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, truth
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Items notebook.* and theory.pdf: the notebook is read (never executed), the PDF's text extracted.
 
 :func:`observe` runs in the grader's process: it reads the notebook as JSON (refusing one larger
-than ``NOTEBOOK_MAX_BYTES``) and asks ``pdf_check`` (grade/review/tools.py: poppler in the
+than ``NOTEBOOK_MAX_BYTES``) and asks ``pdf_check`` (grade/pdftools.py: poppler in the
 sandbox) for a readable PDF with text inside the submission.  The judges below read only that.
 """
 
@@ -62,7 +62,7 @@ def _output_text(output):
 
 
 def observe(folder, pdf_check):
-    """What the docs items look at; ``pdf_check(folder) -> (ok, message)`` reads the PDFs (grade/review/tools.py)."""
+    """What the docs items look at; ``pdf_check(folder) -> (ok, message)`` reads the PDFs (grade/pdftools.py)."""
     ok, message = pdf_check(folder)
     return {"notebook": _read_notebook(Path(folder).resolve()), "pdf": {"ok": ok, "message": message}}
 

@@ -38,7 +38,8 @@ def _failures(kinds, reference):
             e = result["error"]
             out.append(f"for {kind}: {e.get('type')}: {e.get('message')}")
         elif not np.allclose(result["values"], reference[:len(result["values"])], rtol=1e-5):
-            out.append(f"for {kind} it gives {shown(result['values'], 12)}, ... instead of {shown(reference, 12)}, ...")
+            out.append(f"for {kind} it gives {shown(result['values'], 12)}, ... where Python int steps give "
+                       f"{shown(reference, 12)}, ...")
     return out
 
 
@@ -47,9 +48,8 @@ def tensor_steps(obs):
     if obs.error("schedule_tensors"):
         return failure(obs.error("schedule_tensors"))
     got = obs["schedule_tensors"]
-    reference = expected_rates(obs, 10)
-    if not obs.error("schedule_values") and np.allclose(obs["schedule_values"]["10"], reference):
-        reference = obs["schedule_values"]["10"]
+    # the rates for Python int steps, the submission's own (tblr.values judges whether they are right)
+    reference = expected_rates(obs, 10) if obs.error("schedule_values") else obs["schedule_values"]["10"]
     own, graph = _failures(got["own"], reference), _failures(got.get("graph", {}), reference)
     if own and all("NotImplementedError" in f for f in own):
         return Verdict.fail("`TimeBasedLearningRate.__call__` is not implemented yet: it raises NotImplementedError")
@@ -59,9 +59,7 @@ def tensor_steps(obs):
     if not own and got.get("eager_mode"):
         return Verdict(1.0, "the schedule gives the right rates for tensor steps in the eager mode the template turns "
                             "on, but not in graph mode: " + "; ".join(graph), code="tblr.tensor_steps.eager_only")
-    return Verdict.fail("the schedule fails on tensor steps, as optimizers pass them: " + "; ".join(own + graph) +
-                        ". Use tensor operations on `step` (e.g. tf.maximum after a cast to float32), not Python's "
-                        "if/max/int()/float().")
+    return Verdict.fail("the schedule fails on tensor steps, as optimizers pass them: " + "; ".join(own + graph))
 
 
 @judge("keras.input")
@@ -82,11 +80,11 @@ def learns(obs):
     s, got = obs.settings["learns"]["keras"], obs["learns"]
     note = ""
     if got.get("note"):
-        note = (f" (on flattened rows: (n, 28, 28) images failed: {got['note'].get('type')}: "
+        note = (f" (on rows of 784 pixels: (n, 28, 28) images failed: {got['note'].get('type')}: "
                 f"{got['note'].get('message')})")
     verdict = learning(got.get("predictions", []), obs.inputs["data.y_train"],
                        f"{len(obs.inputs['data.y_train'])} embedded MNIST digits, NeuralNetworkTf(sizes={s['sizes']}), "
-                       f"learning_rate={s['learning_rate']}, batch size {s['batch_size']}, seeded, one "
-                       f"compile_and_fit(epochs=1) per epoch, at most {s['max_epochs']} epochs")
+                       f"learning_rate={s['learning_rate']}, batch size {s['batch_size']}, seeded, compile_and_fit("
+                       f"epochs={s['max_epochs']}) stopped once the criterion holds")
     verdict.message += note
     return verdict

@@ -34,7 +34,7 @@ def forward(obs):
     if np.shape(out) != (n, K):
         return Verdict.fail(f"`_forward_pass(x)` for a batch of {n} rows must return shape ({n}, {K}); received "
                             f"shape {np.shape(out)}")
-    forms = {"the softmax probabilities": "torch.softmax", "the log-probabilities (log_softmax)": "torch.log_softmax",
+    forms = {"the softmax probabilities": "torch.softmax", "the log-probabilities": "torch.log_softmax",
              "the output layer's pre-activations (logits)": "torch.logits"}
     for name, key in forms.items():
         if np.allclose(out, obs.expected[key], rtol=1e-4, atol=1e-5):

@@ -44,7 +44,7 @@ def forward(obs):
 
 def student_gradients(obs):
     """The gradients to grade and a note: after the student's own forward pass if it is right, else after the
-    reference forward pass filled into ``self.A`` and ``self.Z``."""
+    reference forward pass written into ``self.A`` and ``self.Z``."""
     got = obs["backward"]
     own_right = not obs.error("forward") and forward_matches(obs)[0]
     if own_right and not got.get("own_error") and len(got.get("own") or []) == 3:

@@ -9,7 +9,7 @@ question across all teams, the TA's marks kept in the browser and saved as a CSV
 from .marks import MarksError, marks_markdown, read_marks
 from .prepare import prepare_review, review_submission
 from .rubric import DEFAULT_RUBRIC, RubricError, load_rubric
-from .tools import ToolMissing, pdf_check, run_tool
+from ..pdftools import ToolMissing, pdf_check, run_tool
 
 __all__ = ["DEFAULT_RUBRIC", "MarksError", "RubricError", "ToolMissing", "load_rubric", "marks_markdown",
            "pdf_check", "prepare_review", "read_marks", "review_submission", "run_tool"]

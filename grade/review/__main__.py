@@ -6,7 +6,7 @@ import sys
 from .marks import MarksError, read_marks
 from .prepare import prepare_review
 from .rubric import RubricError, load_rubric
-from .tools import ToolMissing
+from ..pdftools import ToolMissing
 
 
 def main(argv=None):

@@ -11,7 +11,7 @@ from .locate import locate_answers
 from .page import write_page
 from .premark import premarks_for
 from .rubric import load_rubric
-from .tools import find_pdfs, read_pdf
+from ..pdftools import find_pdfs, read_pdf
 
 MAX_CANDIDATES = 5  # PDFs of one submission compared by their content
 

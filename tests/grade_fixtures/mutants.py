@@ -150,7 +150,8 @@ MUTANTS = [
                    self.Z[i] = np.dot(self.weights[i], self.A[i])
                    self.A[i + 1] = self.activation_func(self.Z[i])
                return self.A[-1]
-           ''', {"scratch.forward": 0.0}, r"output layer uses sigmoid instead of softmax"),
+           ''', {"scratch.forward": 0.0}, r"output layer uses sigmoid instead of softmax",
+           also_lost={"scratch.learns": 0.0}),
     Mutant("scratch_predict_probabilities", "network_scratch.py", "NeuralNetwork.predict", '''
            def predict(self, x):
                return self._forward_pass(x)
@@ -178,7 +179,7 @@ MUTANTS = [
            {"keras.layers": 0.0}, r"extra Dense\(784\) layer"),
     Mutant("keras_activations_swapped", "network_tensorflow.py", "NeuralNetworkTf.__init__",
            _KERAS_INIT.format(start=1, output="sigmoid", hidden="softmax"),
-           {"keras.activations": 0.0}, r"activations are swapped"),
+           {"keras.activations": 0.0}, r"activations are swapped", also_lost={"keras.learns": 0.0}),
     Mutant("keras_bce_kept", "network_tensorflow.py", "NeuralNetworkTf.compile_and_fit", '''
            def compile_and_fit(self, x_train, y_train, epochs=50, learning_rate=0.01, batch_size=1,
                                validation_data=None):
