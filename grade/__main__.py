@@ -10,7 +10,7 @@ from pathlib import Path
 from . import sandbox
 from .batch import grade_submissions
 from .items import POINTS_FILE, TableError
-from .report import InputError, apply_overrides, read_roster, write_reports
+from .report import InputError, apply_overrides, attach_theory, read_roster, write_reports
 
 
 def writable(folder):
@@ -34,6 +34,8 @@ def main(argv=None):
     parser.add_argument("--points", type=Path, default=POINTS_FILE, help="points table (default grade/points.toml)")
     parser.add_argument("--roster", type=Path, help="CSV team,name,matriculation,email: also write moodle.csv")
     parser.add_argument("--overrides", type=Path, help="TOML of points set by hand, each with its reason")
+    parser.add_argument("--theory-marks", type=Path, help="the theory marks CSV the review page saved "
+                        "(python -m grade.review): theory points join the totals, reports and moodle.csv")
     args = parser.parse_args(argv)
     cwd = Path.cwd()
     out, cache = (cwd / args.out).resolve(), None if args.no_cache else (cwd / args.cache).resolve()
@@ -47,8 +49,9 @@ def main(argv=None):
     try:
         if args.roster:
             roster = read_roster(args.roster)
-        if args.overrides and not args.overrides.is_file():
-            raise InputError(f"{args.overrides}: no such file")
+        for given in (args.overrides, args.theory_marks):
+            if given and not given.is_file():
+                raise InputError(f"{given}: no such file")
     except (InputError, OSError) as err:
         parser.error(str(err))
     warning = sandbox.sandbox_warning()
@@ -60,8 +63,10 @@ def main(argv=None):
                                     progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
         if args.overrides:
             apply_overrides(results, args.overrides)
+        if args.theory_marks:
+            attach_theory(results, args.theory_marks)
         write_reports(results, out, roster)
-    except (FileNotFoundError, ValueError, TableError, InputError) as err:
+    except (FileNotFoundError, ValueError, TableError, InputError) as err:  # MarksError, RubricError too
         parser.error(str(err))
     width = min(max(len(r.name) for r in results), 40)
     for r in results:

@@ -56,18 +56,41 @@ def apply_overrides(results, path):
     return results
 
 
+def attach_theory(results, marks_path, rubric_path=None):
+    """Add the TA's theory marks (the review page's CSV, grade/review/) to each result: ``r.theory``, and the total.
+
+    Every graded team must be in the file; the file is checked against the rubric (grade.review.read_marks).
+    """
+    from .review import load_rubric, read_marks
+    rubric = load_rubric(rubric_path)
+    marks = read_marks(marks_path, rubric, teams=[r.name for r in results])
+    for r in results:
+        r.theory, r.rubric = marks[r.name], rubric
+        r.total = round(sum(v["points"] for v in r.items.values()) + r.theory["total"], 4)
+        r.max = round(sum(v["max"] for v in r.items.values()) + r.theory["max"], 4)
+    return results
+
+
+def _theory_columns(results):
+    first = next((r for r in results if getattr(r, "theory", None)), None)
+    return [q["id"] for q in first.rubric["questions"]] if first else []
+
+
 def write_reports(results, out_dir, roster=None):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     items = list(results[0].items) if results else list(load_table()[0])
+    questions = _theory_columns(results)
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["submission", *items, "total", "max"])
+        w.writerow(["submission", *items, *(f"theory {q}" for q in questions), "total", "max"])
         for r in results:
-            w.writerow([r.name, *(_fmt(r.items[i]["points"]) for i in items), _fmt(r.total), _fmt(r.max)])
+            theory = [_fmt(r.theory["questions"][q]["points"]) for q in questions] if questions else []
+            w.writerow([r.name, *(_fmt(r.items[i]["points"]) for i in items), *theory, _fmt(r.total), _fmt(r.max)])
     data = {r.name: {"items": {i: {"points": float(v["points"]), "max": float(v["max"]), "message": v["message"]}
                                for i, v in r.items.items()},
-                     "total": float(r.total), "max": float(r.max), "notes": r.notes} for r in results}
+                     "total": float(r.total), "max": float(r.max), "notes": r.notes,
+                     **({"theory": r.theory} if getattr(r, "theory", None) else {})} for r in results}
     (out / "grades.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     with open(out / "timing.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -95,6 +118,9 @@ def markdown(r):
         msg = v["message"].replace("|", "\\|").replace("\n", " ")
         checks = table[item].checks.replace("|", "\\|") if item in table else ""
         lines.append(f"| `{item}` | {_fmt(v['points'])} / {_fmt(v['max'])} | {checks} | {msg} |")
+    if getattr(r, "theory", None):
+        from .review import marks_markdown
+        lines += ["", marks_markdown(r.theory, r.rubric)]
     lines += ["", "Graded by `python -m grade` (each part of the code ran in its own sandbox; the verdicts were "
                   "decided outside it). Questions: open an issue in this repository and mention the teaching "
                   "assistant.", ""]
@@ -135,7 +161,10 @@ def moodle_rows(results, roster):
         else:
             lost = [f"{i} {_fmt(v['points'])}/{_fmt(v['max'])}" for i, v in r.items.items() if v["points"] < v["max"]]
             grade = _fmt(r.total)
-            feedback = (f"Team {team}: {grade} of {_fmt(r.max)} points. "
+            theory = ""
+            if getattr(r, "theory", None):
+                theory = f"Theory: {_fmt(r.theory['total'])} of {_fmt(r.theory['max'])}. "
+            feedback = (f"Team {team}: {grade} of {_fmt(r.max)} points. " + theory
                         + (f"Points lost: {'; '.join(lost)}. " if lost else "")
                         + "The full feedback is in your team's repository.")
         for m in members:

@@ -28,9 +28,10 @@ import pytest
 
 from grade import grade_submissions
 from grade.handout import build_handout
-from grade.items import load_table, registry
+from grade.items import TableError, load_table, registry
 from grade.observations import judge_part
-from grade.report import InputError, apply_overrides, moodle_rows, read_roster, report_filename, write_reports
+from grade.report import (InputError, apply_overrides, attach_theory, moodle_rows, read_roster, report_filename,
+                          write_reports)
 from grade_fixtures.hostile import DAEMON_MARK, HOSTILE, LONG_NAME
 from grade_fixtures.mutants import JUDGEMENT, MUTANTS, model_answer
 from grade_fixtures.real_work import REAL_WORK
@@ -159,6 +160,29 @@ def test_reports_csv_json_markdown_and_moodle(graded, tmp_path):
     assert {m["ID number"]: m["Grade"] for m in moodle} == {"201678": "33", "216319": "33", "1234567": "30",
                                                              "7654321": "30"}
     assert "Points lost: scratch.backward 2/4; torch.loss 1/2" in moodle[2]["Feedback"]
+    # the TA's theory marks (the review page's CSV) join the totals, the report and Moodle's file
+    from grade.review import load_rubric
+    rubric = load_rubric()
+    rows = ["team,question,id,kind,max,value"]
+    for team in ("model_answer", "team_2023"):
+        for q in rubric["questions"]:
+            rows += [f"{team},{q['id']},{i['id']},item,{i['points']},{i['points']}" for i in q["items"]]
+            rows += [f"{team},{q['id']},{m['id']},mistake,{m['deduction']},{int(team == 'team_2023' and q['id'] == '1.5' and k == 0)}"
+                     for k, m in enumerate(q["mistakes"])]
+    marks = tmp_path / "theory_marks.csv"
+    marks.write_text("\n".join(rows) + "\n")
+    first_mistake = next(q for q in rubric["questions"] if q["id"] == "1.5")["mistakes"][0]
+    attach_theory(results, marks)
+    out = write_reports(results, tmp_path / "with_theory", read_roster(roster))
+    header = next(csv.reader(open(out / "grades.csv", encoding="utf-8")))
+    assert header[-2:] == ["total", "max"] and "theory 1.5" in header
+    theory_max = rubric["total"]
+    moodle = {m["ID number"]: m["Grade"] for m in csv.DictReader(open(out / "moodle.csv", encoding="utf-8"))}
+    assert moodle["201678"] == f"{33 + theory_max:g}"
+    assert moodle["1234567"] == f"{30 + theory_max - first_mistake['deduction']:g}"
+    md = (out / "team_2023.md").read_text()
+    assert f"**Total: {30 + theory_max - first_mistake['deduction']:g} / {33 + theory_max:g} points**" in md
+    assert "## Theory (part 1)" in md and first_mistake["description"] in md
     bad = tmp_path / "bad.toml"
     bad.write_text('[team_99."torch.loss"]\npoints = 1\nreason = "x"\n')
     with pytest.raises(InputError, match="no graded submission is named 'team_99'"):
@@ -270,3 +294,32 @@ def test_an_unwritable_out_is_refused_before_grading(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "cannot write to" in proc.stderr
     assert time.perf_counter() - start < 30  # refused at once, not after grading
+
+
+def test_each_item_is_declared_once_and_a_mismatch_stops_the_grader(tmp_path):
+    table = (ROOT / "grade" / "points.toml").read_text()
+    missing = tmp_path / "missing.toml"
+    missing.write_text(table.replace('[items."scratch.update"]', '[items."scratch.updates"]'))
+    with pytest.raises(TableError, match=r"items without a judge \['scratch.updates'\]; judges for items not in the "
+                                         r"table \['scratch.update'\]"):
+        registry(missing)
+    broken = tmp_path / "broken.toml"
+    broken.write_text(table.replace('points = 4\npublic = true', 'public = true', 1))
+    with pytest.raises(TableError, match=r"item 'scratch.backward' needs points, public and checks"):
+        registry(broken)
+
+
+def test_documents_too_large_or_outside_the_submission_are_refused_with_the_reason(tmp_path, monkeypatch):
+    from grade.judge import docs
+    team = model_answer(tmp_path / "team")
+    monkeypatch.setattr(docs, "NOTEBOOK_MAX_BYTES", 1000)
+    obs = docs.observations(team, lambda folder: (True, "pdf"))
+    assert re.search(r"MNIST_classification\.ipynb` is \d+ KB, more than the 1 KB the grader reads",
+                     docs.executed(obs).message)
+    outside = tmp_path / "elsewhere.pdf"
+    shutil.copy(ROOT / "theory" / "theory.pdf", outside)
+    (team / "theory" / "theory.pdf").unlink()
+    (team / "theory" / "theory.pdf").symlink_to(outside)
+    from grade.pdftools import pdf_check
+    ok, message = pdf_check(team)
+    assert not ok and "a link to a file outside the submission" in message

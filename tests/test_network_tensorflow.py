@@ -271,3 +271,20 @@ def test_compiled_model_saves_and_loads_back(data, tmp_path):
     assert type(schedule) is TimeBasedLearningRate and schedule.get_config() == {"initial_learning_rate": 5}
     assert int(loaded.optimizer.iterations.numpy()) == 3
     assert math.isclose(float(loaded.optimizer.learning_rate), 2.0)
+
+
+def test_ctrl_c_during_compile_and_fit_keeps_the_epochs_done(data, monkeypatch):
+    """Keras keeps a History on the model (model.history) while fit runs: an interrupt loses nothing done."""
+    x, y = data[0][:20], data[1][:20]
+    model = NeuralNetworkTf([784, 8, 10], random_state=1)
+    original = keras.callbacks.CallbackList.on_epoch_begin
+
+    def interrupt(self, epoch, logs=None):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, epoch, logs)
+
+    monkeypatch.setattr(keras.callbacks.CallbackList, "on_epoch_begin", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        model.compile_and_fit(x, y, epochs=5, learning_rate=0.1, batch_size=10, verbose=0)
+    assert len(model.history.history["loss"]) == 2

@@ -1059,7 +1059,8 @@ def check_style(doc):
 
 def _notebook_team_line():
     nb = json.loads((ROOT / "MNIST_classification.ipynb").read_text())
-    first = "".join(nb["cells"][0]["source"]).splitlines()[0]
+    team = next(c for c in nb["cells"] if "team" in c["metadata"].get("tags", []))  # the cell below the title
+    first = "".join(team["source"]).splitlines()[0]
     return re.search(r"\((.*)\)", first).group(1)
 
 

@@ -30,8 +30,8 @@ def _read_notebook(folder):
         return {"status": "missing", "message": f"`{NOTEBOOK}` is missing from the submission"}
     size = path.stat().st_size
     if size > NOTEBOOK_MAX_BYTES:
-        return {"status": "too_large", "message": f"`{NOTEBOOK}` is {size / 2**20:.0f} MB, more than the "
-                                                  f"{NOTEBOOK_MAX_BYTES // 2**20} MB the grader reads: clear large "
+        return {"status": "too_large", "message": f"`{NOTEBOOK}` is {_size(size)}, more than the "
+                                                  f"{_size(NOTEBOOK_MAX_BYTES)} the grader reads: clear large "
                                                   f"outputs (e.g. printed arrays) and save it again"}
     try:
         nb = json.loads(path.read_text(encoding="utf-8"))
@@ -49,6 +49,10 @@ def _read_notebook(folder):
                                  "ename": str(o.get("ename", "")), "evalue": _text(o.get("evalue"))[:300]}
                                 for o in outputs]})
     return {"status": "ok", "cells": out}
+
+
+def _size(n):
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.0f} KB"
 
 
 def _output_text(output):

@@ -196,7 +196,9 @@ STUBS = r"not implemented yet: it raises NotImplementedError"
 
 # name -> (builder, {item prefix or id: pattern of its message}); items not named keep full marks.
 HOSTILE = {
-    "rewrites_the_checks": (_hostile("network_scratch.py", REWRITES_CHECKS), {}),
+    # it can rewrite its own copy only: the files it reaches in the sandbox are its own modules (then its
+    # import stops at the sabotage), everything of the grader is read-only or not there
+    "rewrites_the_checks": (_hostile("network_scratch.py", REWRITES_CHECKS), {"scratch.": r"sabotaged"}),
     "poisons_the_data": (_hostile("network_pytorch.py", POISONS_DATA), {}),
     "forges_the_cache": (_hostile("network_scratch.py", FORGES_CACHE), {}),
     "executes_the_model_answer": (executes_model_answer, {"scratch.": STUBS}),
