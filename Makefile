@@ -16,10 +16,11 @@ SHELL  := /bin/bash
 all: test
 
 # (Re)create the virtual environment when it is missing or older than requirements.txt.
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-keras2.txt
 	@echo ">> creating $(VENV) from requirements.txt (first time only, ~2-3 min)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip install --no-deps -r requirements-keras2.txt
 	@touch $@
 
 venv: $(STAMP)

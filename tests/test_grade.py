@@ -250,7 +250,7 @@ def test_hostile_submissions_change_nothing_but_their_own_grade(tmp_path, cache)
     for name, r in first.items():
         assert {i: v["points"] for i, v in again[name].items.items()} == {i: v["points"] for i, v in r.items.items()}
     assert sorted(again["clean_after"].cached_parts) == ["docs", "keras", "scratch", "torch"]
-    assert sorted(again["kills_everything"].cached_parts) == ["docs", "scratch", "torch"]  # its failure: never cached
+    assert sorted(again["fit_never_returns"].cached_parts) == ["docs", "keras", "torch"]  # cut short: never cached
     assert len(report_filename(LONG_NAME).encode()) <= 200
     print(f"\n{len(folders)} submissions graded in {seconds:.0f} s with the sandbox")
 

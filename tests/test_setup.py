@@ -31,10 +31,10 @@ def make_commands(*targets):
 def test_make_run_and_make_test_wrap_exactly_the_readme_plain_commands():
     plain = readme_plain_commands()
     assert plain[0] == f"{PYTHON} -m venv .venv"
-    set_up = plain[:2]
-    assert make_commands("run") == set_up + [plain[2]]
-    assert make_commands("test") == set_up + [plain[3]]
-    assert len(plain) == 4
+    set_up = plain[:3]
+    assert make_commands("run") == set_up + [plain[3]]
+    assert make_commands("test") == set_up + [plain[4]]
+    assert len(plain) == 5
 
 
 def test_licence_is_there_and_permissive():

@@ -205,8 +205,9 @@ HOSTILE = {
     "replaces_the_failure_class": (replaces_failure_class, {"scratch.": r"."}),
     "rewrites_the_report_at_exit": (rewrites_report_at_exit, {"scratch.": r"."}),
     "double_forks_a_daemon": (_hostile("network_scratch.py", DOUBLE_FORK), {}),
-    "kills_everything": (_hostile("network_tensorflow.py", KILLS_EVERYTHING),
-                         {"keras.": r"ended \(exit status|stopped", "tblr.": r"ended \(exit status|stopped"}),
+    # inside its PID namespace the grader is not there to signal, and the namespace's init ignores it:
+    # it kills nothing (not even its own part), and everything is graded
+    "kills_everything": (_hostile("network_tensorflow.py", KILLS_EVERYTHING), {}),
     "allocates_4_gb": (_hostile("network_pytorch.py", ALLOCATES_4_GB), {"torch.": r"MemoryError|memory"}),
     "import_raises": (_hostile("network_pytorch.py", 'raise RuntimeError("half-finished edit")\n'),
                       {"torch.": r"`import network_pytorch` raised RuntimeError: half-finished edit"}),
