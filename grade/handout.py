@@ -177,7 +177,7 @@ def handout_notebook(nb, where=NOTEBOOK):
             cells.append(check_cell(CHECK_PARTS[section]))  # after each section, as otter's grader.check
         if cell.get("cell_type") == "markdown" and text.lstrip().startswith("# "):
             section = text.lstrip()[2:4]
-    cells += [{"cell_type": "markdown", "metadata": {}, "source": "## Before you submit\nSave the notebook with its "
+    cells += [{"cell_type": "markdown", "id": "before-you-submit", "metadata": {}, "source": "## Before you submit\nSave the notebook with its "
                "outputs, then check the team details, the printed progress, the plots and your theory PDF:"},
               check_cell("docs")]
     nb["cells"] = cells

@@ -113,5 +113,5 @@ CHECK_CELLS = {"A. Neural network from scratch": "scratch", "B. Neural network w
 
 def check_cell(part):
     """A one-line cell, as otter's ``grader.check``: which public items of ``part`` pass (on the saved files)."""
-    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+    return {"cell_type": "code", "id": f"check-{part}", "execution_count": None, "metadata": {}, "outputs": [],
             "source": f'import check; check.section("{part}")  # the public checks of this part, on the saved .py files'}

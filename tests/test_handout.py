@@ -78,3 +78,20 @@ def test_notebook_answer_cells_go_team_is_blanked_outputs_cleared():
     assert code["source"] == 'plt.figure()\nraise NotImplementedError("TODO")'
     assert "papermill" not in out["metadata"] and nb["cells"][3]["outputs"]  # the input is left alone
     assert json.dumps(out)  # still a JSON notebook
+
+
+def test_the_handout_notebook_is_valid_with_unique_cell_ids():
+    """The cells the handout adds (the check cells, "Before you submit") carry ids, as nbformat 4.5
+    asks: Jupyter would otherwise warn, and later refuse, the students' notebook."""
+    import warnings
+    from pathlib import Path
+
+    import nbformat
+
+    answer = json.loads((Path(__file__).resolve().parents[1] / "MNIST_classification.ipynb").read_text())
+    out = handout_notebook(answer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nbformat.validate(nbformat.from_dict(out))
+    ids = [c.get("id") for c in out["cells"]]
+    assert None not in ids and len(set(ids)) == len(ids)

@@ -268,7 +268,7 @@ def run_epochs(d):
 
 
 # --------------------------------------------------------------------------- sketches
-LAYOUT = {}    # per figure file: what tests/test_theory.py checks about its layout
+LAYOUT = {}    # per figure file: what tests/test_theory_figures.py checks about its layout
 SKETCHES = {}  # per sketch: its curves, marks and texts (tests check the answers' words against them)
 
 
