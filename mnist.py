@@ -349,6 +349,11 @@ def make_loader(images, labels, batch_size=1, shuffle=False, seed=None):
     (``(x/255 - 0.5) / 0.5``, values in [-1, 1]) and an ``int64`` label; the tensors are
     prepared once, in a ``TensorDataset``.  ``shuffle`` reshuffles before every epoch, from a
     private generator seeded with ``seed`` (``None``: torch's global generator).
+
+    Iterating gives what ``DataLoader(dataset, batch_size=batch_size)`` gives (the same
+    batches, in order when not shuffled; ``len``, ``.dataset`` alike), but each batch is taken
+    from the tensors in one indexing step instead of being stacked sample by sample: at batch
+    size 128 the stacking took 1.7 times the training's own time (``make bench``).
     """
     import torch
     from torch.utils.data import DataLoader, TensorDataset
@@ -363,4 +368,25 @@ def make_loader(images, labels, batch_size=1, shuffle=False, seed=None):
     x = torch.from_numpy(np.asarray(images)).to(torch.float32).div(255)  # ToTensor(): [0, 1]
     x = x.sub(NORMALISE_MEAN).div(NORMALISE_STD).reshape(len(x), 1, *IMAGE_SHAPE)  # Normalize: [-1, 1]
     y = torch.from_numpy(np.asarray(labels).astype(np.int64))
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+    dataset = TensorDataset(x, y)
+    # batch_size=None: the sampler's items are whole batches, dataset[batch] indexes the tensors once.
+    return DataLoader(dataset, sampler=_Batches(len(dataset), batch_size, shuffle, generator), batch_size=None)
+
+
+class _Batches:
+    """The batches of one epoch as indices into a dataset: ``slice``s in order, or slices of a
+    fresh permutation (drawn from ``generator``, ``None``: torch's global one) when shuffled."""
+
+    def __init__(self, n, batch_size, shuffle, generator):
+        self.n, self.batch_size, self.shuffle, self.generator = n, batch_size, shuffle, generator
+
+    def __len__(self):
+        return -(-self.n // self.batch_size)
+
+    def __iter__(self):
+        import torch
+
+        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
+        for start in range(0, self.n, self.batch_size):
+            stop = min(start + self.batch_size, self.n)
+            yield slice(start, stop) if order is None else order[start:stop]

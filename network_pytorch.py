@@ -79,8 +79,9 @@ class NeuralNetworkTorch(nn.Module):
         TODO: Implement the backpropagation algorithm responsible for updating the weights of the neural network.
         '''
         # BEGIN SOLUTION
-        # C = mean over the batch of -sum_k y_k log f_k; y_train is one-hot (int64), the loss wants floats.
-        loss = self.loss_func(output, y_train.to(output.dtype))
+        # C = mean over the batch of -sum_k y_k log f_k = -log f_c, c the true class: y_train is
+        # one-hot, its argmax is c, and CrossEntropyLoss reads class indices directly.
+        loss = self.loss_func(output, y_train.argmax(dim=1))
         loss.backward()  # dC/dW and dC/db of every layer, accumulated into .grad
         # END SOLUTION
 

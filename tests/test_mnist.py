@@ -286,3 +286,22 @@ def test_make_loader_is_the_course_dataloader():
     assert shuffled == again and sorted(sum(shuffled, [])) == sorted(y.tolist())
     with pytest.raises(TypeError, match="dtype uint8"):
         mnist.make_loader(x.astype(np.float32), y)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 7, 200])
+def test_make_loader_gives_the_batches_of_a_plain_dataloader(batch_size):
+    """The same batches, in the same order, as ``DataLoader(dataset, batch_size)`` (the template's
+    loader); shuffled: every epoch a new permutation of all samples, the same for the same seed."""
+    torch = pytest.importorskip("torch")
+    x, y = _fake_digits(23)
+    loader = mnist.make_loader(x, y, batch_size=batch_size)
+    plain = torch.utils.data.DataLoader(loader.dataset, batch_size=batch_size)
+    assert len(loader) == len(plain)
+    for (xa, ya), (xb, yb) in zip(loader, plain, strict=True):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    shuffled = mnist.make_loader(x, y, batch_size=batch_size, shuffle=True, seed=5)
+    epochs = [torch.cat([b for _, b in shuffled]).tolist() for _ in range(2)]
+    assert sorted(epochs[0]) == sorted(epochs[1]) == sorted(y.tolist())
+    assert epochs[0] != epochs[1]
+    again = mnist.make_loader(x, y, batch_size=batch_size, shuffle=True, seed=5)
+    assert [torch.cat([b for _, b in again]).tolist() for _ in range(2)] == epochs
