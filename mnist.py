@@ -350,8 +350,8 @@ def make_loader(images, labels, batch_size=1, shuffle=False, seed=None):
     prepared once, in a ``TensorDataset``.  ``shuffle`` reshuffles before every epoch, from a
     private generator seeded with ``seed`` (``None``: torch's global generator).
 
-    Iterating gives what ``DataLoader(dataset, batch_size=batch_size)`` gives (the same
-    batches, in order when not shuffled; ``len``, ``.dataset`` alike), but each batch is taken
+    Iterating gives what ``DataLoader(dataset, batch_size, shuffle, generator=...)`` gives (the
+    same batches in the same order; ``len``, ``.dataset`` alike), but each batch is taken
     from the tensors in one indexing step instead of being stacked sample by sample: at batch
     size 128 the stacking took 1.7 times the training's own time (``make bench``).
     """
@@ -370,12 +370,15 @@ def make_loader(images, labels, batch_size=1, shuffle=False, seed=None):
     y = torch.from_numpy(np.asarray(labels).astype(np.int64))
     dataset = TensorDataset(x, y)
     # batch_size=None: the sampler's items are whole batches, dataset[batch] indexes the tensors once.
-    return DataLoader(dataset, sampler=_Batches(len(dataset), batch_size, shuffle, generator), batch_size=None)
+    return DataLoader(dataset, sampler=_Batches(len(dataset), batch_size, shuffle, generator), batch_size=None,
+                      generator=generator)
 
 
 class _Batches:
     """The batches of one epoch as indices into a dataset: ``slice``s in order, or slices of a
-    fresh permutation (drawn from ``generator``, ``None``: torch's global one) when shuffled."""
+    fresh permutation when shuffled, drawn as ``DataLoader(..., shuffle=True)``'s sampler draws
+    it (from ``generator``; ``None``: from a generator seeded from torch's global one), so the
+    order is that of the plain loader too."""
 
     def __init__(self, n, batch_size, shuffle, generator):
         self.n, self.batch_size, self.shuffle, self.generator = n, batch_size, shuffle, generator
@@ -386,7 +389,12 @@ class _Batches:
     def __iter__(self):
         import torch
 
-        order = torch.randperm(self.n, generator=self.generator) if self.shuffle else None
+        order, generator = None, self.generator
+        if self.shuffle:
+            if generator is None:
+                generator = torch.Generator().manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
+            order = torch.randperm(self.n, generator=generator)
+            torch.randperm(self.n, generator=generator)  # RandomSampler draws (and drops) a second one per epoch
         for start in range(0, self.n, self.batch_size):
             stop = min(start + self.batch_size, self.n)
             yield slice(start, stop) if order is None else order[start:stop]

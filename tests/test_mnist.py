@@ -290,18 +290,29 @@ def test_make_loader_is_the_course_dataloader():
 
 @pytest.mark.parametrize("batch_size", [1, 4, 7, 200])
 def test_make_loader_gives_the_batches_of_a_plain_dataloader(batch_size):
-    """The same batches, in the same order, as ``DataLoader(dataset, batch_size)`` (the template's
-    loader); shuffled: every epoch a new permutation of all samples, the same for the same seed."""
+    """The same batches in the same order as the template's ``DataLoader(dataset, batch_size,
+    shuffle, generator)``, epoch after epoch; shuffled: each epoch a new permutation of all
+    samples; without a seed, the order follows torch's global seed as the plain loader's does."""
     torch = pytest.importorskip("torch")
+    DataLoader = torch.utils.data.DataLoader
     x, y = _fake_digits(23)
+
+    def epochs(loader, n=3):
+        return [[(xb.clone(), yb.clone()) for xb, yb in loader] for _ in range(n)]
+
+    def same(a, b):
+        return len(a) == len(b) and all(len(p) == len(q) and all(torch.equal(u, v) and torch.equal(s, t)
+                                                                 for (u, s), (v, t) in zip(p, q)) for p, q in zip(a, b))
+
     loader = mnist.make_loader(x, y, batch_size=batch_size)
-    plain = torch.utils.data.DataLoader(loader.dataset, batch_size=batch_size)
-    assert len(loader) == len(plain)
-    for (xa, ya), (xb, yb) in zip(loader, plain, strict=True):
-        assert torch.equal(xa, xb) and torch.equal(ya, yb)
-    shuffled = mnist.make_loader(x, y, batch_size=batch_size, shuffle=True, seed=5)
-    epochs = [torch.cat([b for _, b in shuffled]).tolist() for _ in range(2)]
-    assert sorted(epochs[0]) == sorted(epochs[1]) == sorted(y.tolist())
-    assert epochs[0] != epochs[1]
-    again = mnist.make_loader(x, y, batch_size=batch_size, shuffle=True, seed=5)
-    assert [torch.cat([b for _, b in again]).tolist() for _ in range(2)] == epochs
+    assert len(loader) == len(DataLoader(loader.dataset, batch_size=batch_size))
+    assert same(epochs(loader), epochs(DataLoader(loader.dataset, batch_size=batch_size)))
+    shuffled = epochs(mnist.make_loader(x, y, batch_size=batch_size, shuffle=True, seed=5))
+    plain = DataLoader(loader.dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(5))
+    assert same(shuffled, epochs(plain))
+    orders = [torch.cat([yb for _, yb in epoch]).tolist() for epoch in shuffled]
+    assert all(sorted(o) == sorted(y.tolist()) for o in orders) and orders[0] != orders[1]
+    torch.manual_seed(11)
+    unseeded = epochs(mnist.make_loader(x, y, batch_size=batch_size, shuffle=True))
+    torch.manual_seed(11)
+    assert same(unseeded, epochs(DataLoader(loader.dataset, batch_size=batch_size, shuffle=True)))

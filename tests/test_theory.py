@@ -44,7 +44,9 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
+import torch
 from theory_checks_calculus import (
     check_critical_derivation, check_critical_points, check_diagonal, check_function,
     check_gradient, check_hessian, check_inner_derivatives, check_relu_convention,
@@ -54,8 +56,8 @@ from theory_checks_document import (
     check_rubric_in_pdf, check_rubric_schema, check_rubric_tex, check_style, check_symbols,
     check_title_page)
 from theory_checks_network import (
-    BLOCKS_1_5, check_1_4, check_1_5, check_code_deltas, check_identity, check_linear_g,
-    check_two_over_k)
+    BLOCKS_1_5, D, H1, H2, K, _random_network, check_1_4, check_1_5, check_code_deltas, check_identity,
+    check_linear_g, check_two_over_k)
 from theory_checks_prose import check_prose_math, check_text_numbers, check_thousands
 from theory_checks_sketches import (
     check_best_possible, check_dashed_line_meaning, check_macros, check_measured_claims,
@@ -294,3 +296,19 @@ def test_every_check_rejects_some_wrong_edit():
     rejected_by = {name for name, _ in MUTATIONS}
     exempt = {"sketch-figures", "macros", "rubric-schema", "rubric-tex", "rubric-in-pdf", "pdf-sections"}  # data, not tex
     assert set(CHECKS) - exempt <= rejected_by, sorted(set(CHECKS) - exempt - rejected_by)
+
+
+# =========================================================================== Appendix B against the code
+def test_code_variant_matches_network_scratch_backward_pass():
+    """Appendix B: logistic hidden units, no biases, mean MSE (2/K (f - y)) give the gradient
+    of network_scratch._backward_pass, checked against PyTorch autograd."""
+    import network_scratch
+    p, xv, yv = _random_network(7)
+    net = network_scratch.NeuralNetwork([D, H1, H2, K], random_state=0)
+    net.weights = [p["W1"].copy(), p["W2"].copy(), p["W3"].copy()]
+    grads = net._backward_pass(yv, net._forward_pass(xv))
+    t = [torch.tensor(p[f"W{n}"], dtype=torch.float64, requires_grad=True) for n in (1, 2, 3)]
+    f = torch.softmax(t[2] @ torch.sigmoid(t[1] @ torch.sigmoid(t[0] @ torch.tensor(xv))), dim=0)
+    torch.nn.functional.mse_loss(f, torch.tensor(yv)).backward()
+    for g, w in zip(grads, t):
+        np.testing.assert_allclose(g, w.grad.numpy(), rtol=0, atol=1e-12)

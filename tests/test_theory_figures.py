@@ -8,8 +8,6 @@ import re
 import numpy as np
 import pypdf
 import pytest
-import torch
-from theory_checks_network import D, H1, H2, K, _random_network
 from theory_checks_sketches import CLAIMS
 from theory_doc import FIGURES, RESULTS, SOURCE, THEORY, _module
 
@@ -102,21 +100,6 @@ def test_figures_train_through_one_engine_call(monkeypatch):
                     if isinstance(node, ast.Call) and (ast.unparse(node.func).endswith("scratch_engine.fit")
                                                        or any(k.arg == "fast" for k in node.keywords))}
     assert engine_calls == {"train"}, f"the engine is called from {sorted(engine_calls)}"
-
-
-def test_code_variant_matches_network_scratch_backward_pass():
-    """Appendix B: logistic hidden units, no biases, mean MSE (2/K (f - y)) give the gradient
-    of network_scratch._backward_pass, checked against PyTorch autograd."""
-    import network_scratch
-    p, xv, yv = _random_network(7)
-    net = network_scratch.NeuralNetwork([D, H1, H2, K], random_state=0)
-    net.weights = [p["W1"].copy(), p["W2"].copy(), p["W3"].copy()]
-    grads = net._backward_pass(yv, net._forward_pass(xv))
-    t = [torch.tensor(p[f"W{n}"], dtype=torch.float64, requires_grad=True) for n in (1, 2, 3)]
-    f = torch.softmax(t[2] @ torch.sigmoid(t[1] @ torch.sigmoid(t[0] @ torch.tensor(xv))), dim=0)
-    torch.nn.functional.mse_loss(f, torch.tensor(yv)).backward()
-    for g, w in zip(grads, t):
-        np.testing.assert_allclose(g, w.grad.numpy(), rtol=0, atol=1e-12)
 
 
 # =========================================================================== figure layout
