@@ -67,7 +67,7 @@ def workflow(path=POINTS_FILE):
              "    if: github.actor != 'github-classroom[bot]'", "    steps:", "    - name: Checkout code",
              "      uses: actions/checkout@v4", "    - name: Set up Python", "      uses: actions/setup-python@v5",
              "      with:", "        python-version: '3.11'", "    - name: Install the requirements", "      run: |",
-             "        sudo apt-get install -y -qq poppler-utils",
+             "        sudo apt-get update -qq && sudo apt-get install -y -qq poppler-utils",
              "        python -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu",
              "        python -m pip install -r requirements.txt", "    - name: Run every public check once",
              f"      run: python check.py --save {RESULTS} || true"]
