@@ -307,6 +307,8 @@ def test_make_loader_gives_the_batches_of_a_plain_dataloader(batch_size):
     loader = mnist.make_loader(x, y, batch_size=batch_size)
     assert len(loader) == len(DataLoader(loader.dataset, batch_size=batch_size))
     assert same(epochs(loader), epochs(DataLoader(loader.dataset, batch_size=batch_size)))
+    assert isinstance(loader, DataLoader)
+    assert type(next(iter(loader))) is type(next(iter(DataLoader(loader.dataset, batch_size=batch_size))))  # a list
     shuffled = epochs(mnist.make_loader(x, y, batch_size=batch_size, shuffle=True, seed=5))
     plain = DataLoader(loader.dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(5))
     assert same(shuffled, epochs(plain))
