@@ -28,11 +28,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import numpy as np  # noqa: E402
 
 from mnist import load_embedded, load_mnist, one_hot, scale_images, train_val_split  # noqa: E402
+from mnist_loader import NORMALISE_MEAN, NORMALISE_STD  # noqa: E402  (the bare PyTorch loop normalises as make_loader does)
 
 RESULT_TAG = "BENCH-RESULT "
 WARMUP_SAMPLES = 256
 TORCH_THREADS = 1  # NeuralNetworkTorch and the bare loop alike: one thread is fastest for layers this small
-NORMALISE = 0.5  # make_loader's Normalize((0.5,), (0.5,)): the bare PyTorch loop uses the same tensors
 
 
 def load_split(job):
@@ -109,11 +109,11 @@ def prepare_scratch(job, data):
 
 
 def prepare_pytorch(job, data):
-    """network_pytorch.NeuralNetworkTorch, the template's fit, fed by mnist.make_loader (one thread)."""
+    """network_pytorch.NeuralNetworkTorch, the template's fit, fed by mnist_loader.make_loader (one thread)."""
     import torch
 
     import network_pytorch as npt
-    from mnist import make_loader
+    from mnist_loader import make_loader
 
     torch.set_num_threads(TORCH_THREADS)
     x, y, xv, yv = data
@@ -137,7 +137,7 @@ def prepare_torch_bare(job, data):
 
     torch.set_num_threads(TORCH_THREADS)
     x, y, xv, yv = (torch.from_numpy(np.asarray(a)) for a in data)
-    x, xv = ((t.float().div(255).sub(NORMALISE).div(NORMALISE)).reshape(len(t), -1) for t in (x, xv))
+    x, xv = ((t.float().div(255).sub(NORMALISE_MEAN).div(NORMALISE_STD)).reshape(len(t), -1) for t in (x, xv))
     y, yv, bs = y.long(), yv.long(), job["batch_size"]
 
     def train(epochs):

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import utils
-from mnist import load_mnist, make_loader, train_val_split
+from mnist import load_mnist, train_val_split
+from mnist_loader import make_loader
 from network_pytorch import NeuralNetworkTorch
 
 SIZES = [784, 16, 12, 10]

@@ -201,7 +201,7 @@ def test_the_handout_states_no_answer(handout):
     assert not found
     checking = {f"grade/{rel}" for rel in (*SHIPPED, "__init__.py", "points.toml")}  # tests/test_public.py
     assert set(texts) == {"network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py",
-                          "mnist.py", "checks.py", "MNIST_classification.ipynb", "README.md", "requirements.txt",
+                          "mnist.py", "mnist_loader.py", "checks.py", "MNIST_classification.ipynb", "README.md", "requirements.txt",
                           "LICENSE", ".gitignore", "check.py", "Makefile", ".github/workflows/classroom.yml", *checking}
 
 
