@@ -70,18 +70,18 @@ def test_results_tex_holds_the_numbers_of_results_json():
 
 def test_figures_use_the_embedded_digits_even_when_mnist_path_is_set(monkeypatch, tmp_path):
     """mnist.load_mnist() would follow $MNIST_PATH (here: a folder without MNIST, so it
-    raises); figures.py pins the embedded 5,000 digits unless given --mnist PATH."""
+    raises); experiments.py pins the embedded 5,000 digits unless given --mnist PATH."""
     monkeypatch.setenv("MNIST_PATH", str(tmp_path))
-    figures = _module("theory_figures", THEORY / "figures.py")
+    experiments = _module("theory_experiments", THEORY / "experiments.py")
     with pytest.raises(FileNotFoundError):
-        figures.mnist.load_mnist()
-    data = figures.load_digits()
+        experiments.mnist.load_mnist()
+    data = experiments.load_digits()
     assert len(data[0]) == 5000 and data.source.startswith("embedded")
 
 
 def test_figures_train_through_one_engine_call(monkeypatch):
-    """figures.py reaches the fast engine through train() only, with the documented keywords."""
-    figures = _module("theory_figures", THEORY / "figures.py")
+    """The figures' runs reach the fast engine through experiments.train() only, with the documented keywords."""
+    experiments = _module("theory_experiments", THEORY / "experiments.py")
     calls = []
 
     def fake_fit(net, x, y, x_val, y_val, **kwargs):
@@ -89,17 +89,18 @@ def test_figures_train_through_one_engine_call(monkeypatch):
         return {"accuracy": [0.5] * net.epochs, "val_accuracy": [0.5] * net.epochs, "loss": [0.0] * net.epochs,
                 "epoch_time": [0.0] * net.epochs}
 
-    monkeypatch.setattr(figures.scratch_engine, "fit", fake_fit, raising=False)
-    net = figures.network(3, 2, 0)
-    train_err, val_err = figures.fit(net, (np.zeros((4, figures.N_COMPONENTS)), np.arange(4)),
-                                     (np.zeros((2, figures.N_COMPONENTS)), np.arange(2)))
-    assert calls == [{"batch_size": figures.BATCH_SIZE, "shuffle": True, "verbose": False, "dtype": np.float64}]
+    monkeypatch.setattr(experiments.scratch_engine, "fit", fake_fit, raising=False)
+    net = experiments.network(3, 2, 0)
+    train_err, val_err = experiments.fit(net, (np.zeros((4, experiments.N_COMPONENTS)), np.arange(4)),
+                                         (np.zeros((2, experiments.N_COMPONENTS)), np.arange(2)))
+    assert calls == [{"batch_size": experiments.BATCH_SIZE, "shuffle": True, "verbose": False, "dtype": np.float64}]
     assert train_err == [0.5, 0.5] and val_err == [0.5, 0.5]
-    tree = ast.parse((THEORY / "figures.py").read_text())
-    engine_calls = {fn.name for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) for node in ast.walk(fn)
-                    if isinstance(node, ast.Call) and (ast.unparse(node.func).endswith("scratch_engine.fit")
-                                                       or any(k.arg == "fast" for k in node.keywords))}
-    assert engine_calls == {"train"}, f"the engine is called from {sorted(engine_calls)}"
+    for name, expected in (("experiments.py", {"train"}), ("figures.py", set())):
+        tree = ast.parse((THEORY / name).read_text())
+        engine_calls = {fn.name for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef) for node in ast.walk(fn)
+                        if isinstance(node, ast.Call) and (ast.unparse(node.func).endswith("scratch_engine.fit")
+                                                           or any(k.arg == "fast" for k in node.keywords))}
+        assert engine_calls == expected, f"{name}: the engine is called from {sorted(engine_calls)}"
 
 
 # =========================================================================== figure layout
