@@ -1,5 +1,7 @@
-"""Make the project's top-level modules importable from the tests, wherever pytest starts."""
+"""Make the project's top-level modules importable from the tests, wherever pytest starts, and let the
+tests start `make` as a user's shell does."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +12,5 @@ if str(ROOT) not in sys.path:
 # `make test` runs pytest as a sub-make: GNU make then exports MAKELEVEL/MAKEFLAGS/MFLAGS, and every
 # `make` a test starts would print "Entering directory ..." and inherit make's flags.  The tests run
 # the documented commands as a user types them in a shell, so they start without those variables.
-import os
-
 for _name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
     os.environ.pop(_name, None)
