@@ -8,7 +8,7 @@ cross-entropy, plain SGD.  Symbols as in ``theory/theory.tex``: ``a`` a pre-acti
 ``h = sigma(a)`` a hidden activation, ``f = softmax(a^[L])`` the output.
 
 ``fit`` receives loaders of image batches ``(n, 1, 28, 28)`` and integer labels (as
-``mnist.make_loader`` builds them), flattens the images and one-hot encodes the labels
+``mnist_loader.make_loader`` builds them), flattens the images and one-hot encodes the labels
 before the student's methods see them; ``compute_accuracy`` passes unflattened batches to
 ``predict``.
 """
