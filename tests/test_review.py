@@ -323,7 +323,7 @@ def test_cli(built, tmp_path):
        "inner derivatives"])
 def test_premark_garbling_cases(qid, lines, pid, verdict):
     """Short texts as pdftotext gives them: each pre-mark reads them right or says it cannot tell."""
-    from grade.review.premark import premarks_for
+    from grade.review.checks import premarks_for
     located = {qid: {"found": True, "lines": [[1, t] for t in lines]}}
     m = next(m for m in premarks_for(located)[qid] if m["id"] == pid)
     assert m["verdict"] == verdict, m

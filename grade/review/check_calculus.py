@@ -2,7 +2,21 @@
 
 import re
 
-from .premark import CANNOT, RIGHT, WRONG, premark
+from .premark import CANNOT, RIGHT, WRONG, PremarkSet
+
+P11 = PremarkSet("1.1", {
+    "points": ("the set of critical points",
+               ("1.1.critical_points", "1.1.missed_critical_point", "1.1.spurious_critical_point")),
+    "classes": ("the class of each point", ("1.1.classification",)),
+    "mixed_partial": ("the mixed partial f_xy", ("1.1.hessian", "1.1.mixed_partial")),
+    "det_alone": ("how (2,2) is classified", ("1.1.classification", "1.1.determinant_only")),
+    "min_value": ("the value f(2,2)", ("1.1.classification",)),
+})
+P12 = PremarkSet("1.2", {
+    "db": ("∂f/∂b per region", ("1.2.partial_b",)),
+    "dw": ("∂f/∂w per region", ("1.2.partial_w", "1.2.inner_derivative")),
+    "kink": ("the kink b + xw = 0", ("1.2.kink", "1.2.kink_not_addressed")),
+})
 
 # ----------------------------------------------------------------------------- 1.1
 TRUTH_11 = {(0.0, 0.0): "saddle", (0.0, 6.0): "saddle", (6.0, 0.0): "saddle", (2.0, 2.0): "minimum"}
@@ -92,6 +106,7 @@ def _linear_forms(a):
     return found
 
 
+@P11.check
 def check_11(a):
     mentions = _mentions(a)
     named = {p for _, _, p, _ in mentions}
@@ -103,26 +118,26 @@ def check_11(a):
     extra = [p for p in given if p not in TRUTH_11 and p in spoken]
     ev = [given[p][1] for p in TRUTH_11 if p in given]
     if not named:
-        marks.append(premark("1.1.points", CANNOT, None, "no point written as (x, y) was found"))
+        marks.append(P11.mark("points", CANNOT, None, "no point written as (x, y) was found"))
     elif missing or extra:
         parts = ([f"missing {', '.join(map(_fmt, missing))}"] if missing else []) + \
                 ([f"a point that is not critical given a class: {', '.join(map(_fmt, extra))}"] if extra else [])
-        marks.append(premark("1.1.points", WRONG, "medium", "; ".join(parts) + " (right: (0,0), (0,6), (6,0), (2,2))",
+        marks.append(P11.mark("points", WRONG, "medium", "; ".join(parts) + " (right: (0,0), (0,6), (6,0), (2,2))",
                              [given[p][1] for p in extra] + ev))
     else:
         conf = "high" if len(ev) == 4 else "medium"
-        marks.append(premark("1.1.points", RIGHT, conf, "all four critical points named, no other point classified", ev))
+        marks.append(P11.mark("points", RIGHT, conf, "all four critical points named, no other point classified", ev))
     # the class of each right point it names
     wrong = {p: given[p] for p in TRUTH_11 if p in given and given[p][0] != TRUTH_11[p]}
     unclassified = [p for p in TRUTH_11 if p in named and p not in given]
     if wrong:
         msg = "; ".join(f"{_fmt(p)} called {c} (right: {TRUTH_11[p]})" for p, (c, _) in wrong.items())
-        marks.append(premark("1.1.classes", WRONG, "medium", msg, [e for _, e in wrong.values()]))
+        marks.append(P11.mark("classes", WRONG, "medium", msg, [e for _, e in wrong.values()]))
     elif unclassified or not given:
         msg = f"no class found for {', '.join(map(_fmt, unclassified))}" if unclassified else "no class found"
-        marks.append(premark("1.1.classes", CANNOT, None, msg))
+        marks.append(P11.mark("classes", CANNOT, None, msg))
     else:
-        marks.append(premark("1.1.classes", RIGHT, "medium",
+        marks.append(P11.mark("classes", RIGHT, "medium",
                              "each named critical point gets its right class (saddles; (2,2) local minimum)", ev))
     # the mixed partial
     forms = _linear_forms(a)
@@ -132,27 +147,27 @@ def check_11(a):
     good += [(i, m.group()) for i, m in a.search_lines(r"2\(x\+y-3\)")]
     if bad:
         conf = "high" if any(t.endswith("6y") for _, t in bad) else "medium"
-        marks.append(premark("1.1.mixed_partial", WRONG, conf, f"mixed partial written {bad[0][1]} (right: 2x + 2y - 6)",
+        marks.append(P11.mark("mixed_partial", WRONG, conf, f"mixed partial written {bad[0][1]} (right: 2x + 2y - 6)",
                              [a.evidence(i, t) for i, t in bad + good]))
     elif good:
-        marks.append(premark("1.1.mixed_partial", RIGHT, "high", "mixed partial 2x + 2y - 6 appears",
+        marks.append(P11.mark("mixed_partial", RIGHT, "high", "mixed partial 2x + 2y - 6 appears",
                              [a.evidence(i, t) for i, t in good]))
     else:
-        marks.append(premark("1.1.mixed_partial", CANNOT, None, "no formula for the mixed partial found"))
+        marks.append(P11.mark("mixed_partial", CANNOT, None, "no formula for the mixed partial found"))
     # (2,2): decided by f_xx (or eigenvalues), or by det H alone
     cls = given.get((2.0, 2.0))
     fxx = a.search_lines(FXX_EVIDENCE)
     det_positive = re.search(r"12>0|det\w*(?:\(H\)|H)?(?:\(2[,/]2\))?=[\d·*\-−() ]*=?12\b", "".join(a.compact))
     if not cls or cls[0] != "minimum":
-        marks.append(premark("1.1.det_alone", CANNOT, None, "(2,2) is not called a local minimum"))
+        marks.append(P11.mark("det_alone", CANNOT, None, "(2,2) is not called a local minimum"))
     elif fxx:
-        marks.append(premark("1.1.det_alone", RIGHT, "medium", "f_xx, eigenvalues or definiteness are used",
+        marks.append(P11.mark("det_alone", RIGHT, "medium", "f_xx, eigenvalues or definiteness are used",
                              [a.evidence(i, m.group()) for i, m in fxx]))
     elif det_positive:
-        marks.append(premark("1.1.det_alone", WRONG, "medium",
+        marks.append(P11.mark("det_alone", WRONG, "medium",
                              "(2,2) called a minimum after det H > 0, no sign of f_xx or eigenvalues found", [cls[1]]))
     else:
-        marks.append(premark("1.1.det_alone", CANNOT, None, "how (2,2) was classified is not readable"))
+        marks.append(P11.mark("det_alone", CANNOT, None, "how (2,2) was classified is not readable"))
     # the value at the minimum
     values = [(i, m) for i, m in a.search_lines(rf"f\(2[,/]2\)((?:=[^=a-z]*?)+)(?=[a-z,;:]|$)")]
     stated = []
@@ -161,11 +176,11 @@ def check_11(a):
         if last:
             stated.append((i, float(last[-1]), m.group()))
     if not stated:
-        marks.append(premark("1.1.min_value", CANNOT, None, "f(2,2) not stated"))
+        marks.append(P11.mark("min_value", CANNOT, None, "f(2,2) not stated"))
     elif all(v == -8 for _, v, _ in stated):
-        marks.append(premark("1.1.min_value", RIGHT, "high", "f(2,2) = -8", [a.evidence(i, t) for i, _, t in stated]))
+        marks.append(P11.mark("min_value", RIGHT, "high", "f(2,2) = -8", [a.evidence(i, t) for i, _, t in stated]))
     else:
-        marks.append(premark("1.1.min_value", WRONG, "medium", f"f(2,2) stated as {stated[0][1]:g} (right: -8)",
+        marks.append(P11.mark("min_value", WRONG, "medium", f"f(2,2) stated as {stated[0][1]:g} (right: -8)",
                              [a.evidence(i, t) for i, _, t in stated]))
     return marks
 
@@ -228,10 +243,11 @@ def _cases(a):
     return out, geq
 
 
+@P12.check
 def check_12(a):
     cases, geq = _cases(a)
     marks = []
-    for v, pid in (("b", "1.2.db"), ("w", "1.2.dw")):
+    for v, pid in (("b", "db"), ("w", "dw")):
         found = {"neg": set(), "pos": set()}
         ev = []
         for var, region, value, e in cases:
@@ -246,14 +262,14 @@ def check_12(a):
         name = f"∂f/∂{v}"
         wrong = {r: vals for r, vals in found.items() if vals and right[r] not in vals}
         if any(len(vals) > 1 for vals in found.values()):
-            marks.append(premark(pid, CANNOT, None, f"{name}: conflicting values {found}"))
+            marks.append(P12.mark(pid, CANNOT, None, f"{name}: conflicting values {found}"))
         elif wrong:
             said = "; ".join(f"{next(iter(vals))} for b + xw {'<' if r == 'neg' else '>'} 0" for r, vals in wrong.items())
-            marks.append(premark(pid, WRONG, "medium", f"{name} given as {said} (right: {right['neg']} / {right['pos']})", ev))
+            marks.append(P12.mark(pid, WRONG, "medium", f"{name} given as {said} (right: {right['neg']} / {right['pos']})", ev))
         elif found["neg"] and found["pos"]:
-            marks.append(premark(pid, RIGHT, "high", f"{name} = {right['neg']} for b + xw < 0 and {right['pos']} for b + xw > 0", ev))
+            marks.append(P12.mark(pid, RIGHT, "high", f"{name} = {right['neg']} for b + xw < 0 and {right['pos']} for b + xw > 0", ev))
         else:
-            marks.append(premark(pid, CANNOT, None, f"{name}: the values of both regions were not read"
+            marks.append(P12.mark(pid, CANNOT, None, f"{name}: the values of both regions were not read"
                                  + (f" (found {right['pos' if found['pos'] else 'neg']} for one)" if ev else ""), ev))
     kink, named = [], set()
     for m in re.finditer(KINK_EQ, a.flow, re.I):
@@ -265,10 +281,10 @@ def check_12(a):
     if kink:
         how = ("a subgradient or a convention is named" if any(w.startswith(("sub", "conv")) for w in named)
                else "called undefined / not differentiable; no subgradient or convention named")
-        marks.append(premark("1.2.kink", RIGHT, "high", f"b + xw = 0 is addressed: {how}", kink))
+        marks.append(P12.mark("kink", RIGHT, "high", f"b + xw = 0 is addressed: {how}", kink))
     elif geq:
-        marks.append(premark("1.2.kink", CANNOT, None, "b + xw = 0 falls into a case with ≥ (or ≤) without a word about it"))
+        marks.append(P12.mark("kink", CANNOT, None, "b + xw = 0 falls into a case with ≥ (or ≤) without a word about it"))
     else:
-        marks.append(premark("1.2.kink", WRONG, "low", "no sentence about b + xw = 0 (undefined, subgradient, convention) "
+        marks.append(P12.mark("kink", WRONG, "low", "no sentence about b + xw = 0 (undefined, subgradient, convention) "
                              "found near the derivatives", [e for *_, e in cases][:2] or [a.lines_evidence(0, 1)]))
     return marks

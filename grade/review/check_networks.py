@@ -2,7 +2,17 @@
 
 import re
 
-from .premark import CANNOT, RIGHT, WRONG, premark
+from .premark import CANNOT, RIGHT, WRONG, PremarkSet
+
+P14 = PremarkSet("1.4", {
+    "activation": ("the hidden activation g", ("1.4.activation", "1.4.linear_activation")),
+    "identity": ("the identity (x1+x2)² − (x1−x2)² = 4x1x2", ("1.4.weights", "1.4.wrong_factor")),
+})
+P15 = PremarkSet("1.5", {
+    "sign": ("the sign of the update", ("1.5.update_rule", "1.5.gradient_ascent")),
+    "jacobian": ("the softmax Jacobian", ("1.5.softmax_jacobian", "1.5.diagonal_jacobian")),
+    "sums": ("the sums of the chain rule", ("1.5.chain_rule", "1.5.missing_sums")),
+})
 
 # ----------------------------------------------------------------------------- 1.4
 LAYER = r"(?:\s*[\[(]\s*\d\s*[\])])?"  # a layer index written as a superscript: g[1], z(1)
@@ -31,6 +41,7 @@ def _g_kind(a, i, m):
     return None
 
 
+@P14.check
 def check_14(a):
     kinds = [(_g_kind(a, i, m), i, m) for i, row in enumerate(a.norm) for m in G_DEF.finditer(row)
              if not a.discussed_line(i, CANNOT_WORK)]
@@ -42,34 +53,34 @@ def check_14(a):
     marks = []
     squares, squares_ev = a.find(SQUARED_UNITS)
     if found == {"linear"} and squares:
-        marks.append(premark("1.4.activation", CANNOT, None, "g reads as linear, but the hidden units are squares "
+        marks.append(P14.mark("activation", CANNOT, None, "g reads as linear, but the hidden units are squares "
                              "(a superscript 2 lost by the text extraction?)", ev + [squares_ev]))
     elif found == {"linear"}:
         conf = "high" if lin_words else "medium"
-        marks.append(premark("1.4.activation", WRONG, conf, "linear hidden activation: the network is then affine in "
+        marks.append(P14.mark("activation", WRONG, conf, "linear hidden activation: the network is then affine in "
                              "(x1, x2) and cannot produce x1·x2, whatever the text claims",
                              ev + ([a.flow_evidence(lin_words.start(), lin_words.end())] if lin_words else [])))
     elif found == {"quadratic"}:
-        marks.append(premark("1.4.activation", RIGHT, "high" if not lin_words else "medium",
+        marks.append(P14.mark("activation", RIGHT, "high" if not lin_words else "medium",
                              "quadratic hidden activation (can make x1·x2 from (x1 ± x2)²)", ev))
     elif not found and quad_words and not lin_words:
-        marks.append(premark("1.4.activation", RIGHT, "medium", "the hidden activation is called quadratic / a square",
+        marks.append(P14.mark("activation", RIGHT, "medium", "the hidden activation is called quadratic / a square",
                              [a.flow_evidence(quad_words.start(), quad_words.end())]))
     elif not found and lin_words and not quad_words:
-        marks.append(premark("1.4.activation", WRONG, "medium", "the hidden activation is called linear / the identity",
+        marks.append(P14.mark("activation", WRONG, "medium", "the hidden activation is called linear / the identity",
                              [a.flow_evidence(lin_words.start(), lin_words.end())]))
     else:
-        marks.append(premark("1.4.activation", CANNOT, None, "no formula for g found" if not found
+        marks.append(P14.mark("activation", CANNOT, None, "no formula for g found" if not found
                              else "both a linear and a quadratic g appear", ev))
     ident, quote = a.find(IDENTITY)
     if not ident:
-        marks.append(premark("1.4.identity", CANNOT, None, "no identity (x1+x2)² - (x1-x2)² = ... x1x2 found"))
+        marks.append(P14.mark("identity", CANNOT, None, "no identity (x1+x2)² - (x1-x2)² = ... x1x2 found"))
     else:
         k = ident.group("k") or "1"
         if float(k) == 4:
-            marks.append(premark("1.4.identity", RIGHT, "high", "(x1+x2)² - (x1-x2)² = 4 x1x2 stated", [quote]))
+            marks.append(P14.mark("identity", RIGHT, "high", "(x1+x2)² - (x1-x2)² = 4 x1x2 stated", [quote]))
         else:
-            marks.append(premark("1.4.identity", WRONG, "high", f"stated with {k} x1x2 (right: 4 x1x2)", [quote]))
+            marks.append(P14.mark("identity", WRONG, "high", f"stated with {k} x1x2 (right: 4 x1x2)", [quote]))
     return marks
 
 
@@ -105,33 +116,34 @@ def _eta_signs(a):
     return minus, plus
 
 
+@P15.check
 def check_15(a):
     marks = []
     minus, plus = _eta_signs(a)
     if plus and minus:
-        marks.append(premark("1.5.sign", WRONG, "medium", "an update adds η times the gradient (gradient ascent) "
+        marks.append(P15.mark("sign", WRONG, "medium", "an update adds η times the gradient (gradient ascent) "
                              "while another subtracts it: check which is the final update", plus + minus))
     elif plus:
-        marks.append(premark("1.5.sign", WRONG, "high", "the update adds η times the gradient (gradient ascent)", plus))
+        marks.append(P15.mark("sign", WRONG, "high", "the update adds η times the gradient (gradient ascent)", plus))
     elif minus:
-        marks.append(premark("1.5.sign", RIGHT, "high", "the update subtracts η times the gradient", minus))
+        marks.append(P15.mark("sign", RIGHT, "high", "the update subtracts η times the gradient", minus))
     else:
-        marks.append(premark("1.5.sign", CANNOT, None, "no update w ± η·(gradient) found"))
+        marks.append(P15.mark("sign", CANNOT, None, "no update w ± η·(gradient) found"))
     assumed = next((m for m in DIAG_ASSUMED.finditer(a.flow) if not a.discussed(m.start())), None)
     diag, diag_ev = a.find(DIAG_FORM)
     full, full_ev = a.find(FULL_FORM)
     if assumed:
-        marks.append(premark("1.5.jacobian", WRONG, "high", "the softmax Jacobian is reduced to its diagonal "
+        marks.append(P15.mark("jacobian", WRONG, "high", "the softmax Jacobian is reduced to its diagonal "
                              "(k = l assumed): the off-diagonal -f_k f_l terms are lost",
                              [a.flow_evidence(assumed.start(), assumed.end())]))
     elif diag and not full:
-        marks.append(premark("1.5.jacobian", WRONG, "medium", f"only the diagonal form {diag.group()} appears",
+        marks.append(P15.mark("jacobian", WRONG, "medium", f"only the diagonal form {diag.group()} appears",
                              [diag_ev]))
     elif full:
-        marks.append(premark("1.5.jacobian", RIGHT, "medium", "the full softmax Jacobian (δ_kl - f_l, -f_k f_l or "
+        marks.append(P15.mark("jacobian", RIGHT, "medium", "the full softmax Jacobian (δ_kl - f_l, -f_k f_l or "
                              "diag(f) - ff^T) appears", [full_ev]))
     else:
-        marks.append(premark("1.5.jacobian", CANNOT, None, "no softmax derivative found"))
+        marks.append(P15.mark("jacobian", CANNOT, None, "no softmax derivative found"))
     partial = [i for i, row in enumerate(a.norm) if "∂" in row or BACKPROP_DELTA.search(row)]
     chain = [i for i in partial if CHAIN_LINE.search(a.norm[i])]
     loss = {j for i, row in enumerate(a.norm) if LOSS_DEF.search(row) for j in (i - 1, i, i + 1)}
@@ -142,12 +154,12 @@ def check_15(a):
             indices.setdefault(m.group("i") or m.group("j"), i)
     matrix = any(MATRIX_FORM.search(a.norm[i]) for i in region)
     if "m" in indices and ({"k", "l"} & set(indices)):
-        marks.append(premark("1.5.sums", RIGHT, "medium", f"sums over {', '.join(sorted(indices))} in the chain rule",
+        marks.append(P15.mark("sums", RIGHT, "medium", f"sums over {', '.join(sorted(indices))} in the chain rule",
                              [a.evidence(i) for i in sorted(set(indices.values()))]))
     elif not indices and not matrix and chain:
-        marks.append(premark("1.5.sums", WRONG, "medium", "the chain rule is one product of single terms: "
+        marks.append(P15.mark("sums", WRONG, "medium", "the chain rule is one product of single terms: "
                              "no sum over the units k, l, m found", [a.evidence(chain[0])]))
     else:
-        marks.append(premark("1.5.sums", CANNOT, None, "some sums or a matrix form: check the paths are all summed",
+        marks.append(P15.mark("sums", CANNOT, None, "some sums or a matrix form: check the paths are all summed",
                              [a.evidence(i) for i in sorted(set(indices.values()))]))
     return marks
