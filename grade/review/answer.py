@@ -25,10 +25,12 @@ class Answer:
         self.norm = [norm(text) for _, text in self.lines]
         self.compact = [compact(text) for _, text in self.lines]
         starts, parts, pos = [], [], 0
-        for n in self.norm:
+        for n in self.norm:  # an empty line adds nothing: words around it stay one space apart
             starts.append(pos)
-            parts.append(squash(n))
-            pos += len(parts[-1]) + 1
+            part = squash(n)
+            if part:
+                parts.append(part)
+                pos += len(part) + 1
         self.flow = " ".join(parts)  # the answer as one line, for patterns that wrap
         self._starts = starts
         self._cstarts = [sum(len(c) for c in self.compact[:i]) for i in range(len(self.compact))]

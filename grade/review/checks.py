@@ -2,7 +2,8 @@
 located answer (1.3's sketches are images: no pre-marks)."""
 
 from .answer import Answer
-from .check_calculus import P11, P12
+from .check_calculus import P11
+from .check_relu import P12
 from .check_networks import P14, P15
 
 PREMARK_SETS = (P11, P12, P14, P15)
