@@ -220,9 +220,10 @@ def _min_value_mark(a):
     stated = []
     for i, row in enumerate(a.norm):
         for m in re.finditer(r"(?<![\w\]'′])f\s*\(\s*2\s*[,;]\s*2\s*\)\s*(=[^=a-zA-Z:;]*(?:=[^=a-zA-Z:;]*)*)", row):
-            last = m.group(1).split("=")[-1].strip(" .,")
-            if not last and i + 1 < len(a.norm):  # the value on the next line: "= -8"
-                last = re.match(r"\s*=\s*([^=a-zA-Z:;]*)", a.norm[i + 1] + " ").group(1).strip(" .,")
+            expression, j = m.group(1), i + 1
+            while j < len(a.norm) and re.match(r"\s*=[^=a-zA-Z:;]*$", a.norm[j]):  # continued: "       = -8"
+                expression, j = expression + a.norm[j].strip(), j + 1
+            last = expression.split("=")[-1].strip(" .,")
             value = re.fullmatch(NUM.replace("-?", r"-?\s*"), last)
             stated.append((i, float(value.group().replace(" ", "")) if value else None, m.group()))
     if not stated:

@@ -103,6 +103,7 @@ BELOW = re.compile(r"(?<!\S)(?P<i>[a-z])(?:\s*=\s*\d)?(?!\S)")  # a limit under 
 RANGE = re.compile(r"(?<!\S)(K|d|H\s?\[\s?2\s?\]|H\s?\[\s?1\s?\])(?!\S)")
 RANGE_INDEX = {"K": "k", "d": "j", "H[2]": "m", "H[1]": "i"}  # a sum up to K runs over the classes, ...
 W3 = re.compile(r"[wω]\s*_?\s*(?:\[3\])?\s*(?:[lk]\s?m|m\s?[lk]|k\s?l)\b")  # an output-layer weight w_lm
+OTHER_EQUATION = re.compile(r"∂\s*L.*=\s*\S")  # a line holding an equation of its own: "∂L/∂w = ..."
 XJ = re.compile(r"\bx\s?_?\s?j\b")
 MATRIX_FORM = re.compile(r"⊙|\bdiag\b|W\s*\[\d\]\s*T|\bT\s*δ|J\s*T")
 
@@ -196,7 +197,10 @@ def _sums_mark(a):
     expanded = [i for i, row in enumerate(a.norm) if W3.search(row)
                 and any(XJ.search(a.norm[j]) for j in range(max(0, i - 2), min(len(a.norm), i + 3)))]
     if expanded:
-        final = range(max(0, expanded[-1] - 3), min(len(a.norm), expanded[-1] + 4))
+        f = expanded[-1]  # the final formula: its line and up to 3 around it, not into another equation
+        above = [i for i in range(f - 1, max(-1, f - 4), -1) if OTHER_EQUATION.search(a.norm[i])]
+        below = [i for i in range(f + 1, min(len(a.norm), f + 4)) if OTHER_EQUATION.search(a.norm[i])]
+        final = range(max(0, f - 3, *(i + 1 for i in above[:1])), min(len(a.norm), f + 4, *below[:1]))
         rows = [i for i in final if i not in loss]
         last, unread = _indices(a, rows)
         shown = {"k", "l", "m"} & set(last)

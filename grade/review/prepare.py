@@ -7,10 +7,10 @@ import json
 import time
 from pathlib import Path
 
+from .checks import premarks_for
 from .locate import locate_answers
 from .marks import read_marks
 from .page import write_page
-from .checks import premarks_for
 from .rubric import load_rubric
 from ..pdftools import find_pdfs, read_pdf
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -199,7 +200,6 @@ if __name__ == "__main__":
         for name, pdf in build_all(args.out, args.names or None).items():
             print(name, pdf)
     if args.word:
-        import tempfile
         browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))))
         for name, (html, txt) in word_fixtures().items():
             if not args.names or name in args.names:
