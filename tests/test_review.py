@@ -13,32 +13,52 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pytest
 
-from grade.review import (DEFAULT_RUBRIC, MarksError, RubricError, load_rubric, marks_markdown, pdf_check,
-                          prepare_review, read_marks, review_submission, run_tool)
+from grade.review import load_rubric, pdf_check, prepare_review, read_marks, review_submission, run_tool
+from grade.review.checks import declared, premarks_for
+from grade.review.locate import locate_answers
 from grade.review.page import page_html
+from grade.review.questions import QUESTIONS
 from grade.pdftools import find_pdfs
-from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, truth
+from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, truth, word_fixtures, word_pages
+from review_fixtures.tally import tally
 
 ROOT = Path(__file__).resolve().parents[1]
-RUBRIC_FILE = HERE / "rubric.toml"  # provisional, same schema as theory/rubric.toml
+RUBRIC_FILE = HERE / "rubric.toml"  # modelled on theory/rubric.toml (tests/test_review_marks.py)
 TOOLS = {"pdflatex": "texlive-latex-recommended (and texlive-latex-extra)", "pdftotext": "poppler-utils",
          "pdftoppm": "poppler-utils", "pdfinfo": "poppler-utils"}
 STATEMENT_PROBES = {"1.1": "Identify and classify all critical", "1.2": "with respect to the parameters b and w",
                     "1.3.1": "Indicate on your y-axis where zero error", "1.3.2": "Choose the x-range so that",
                     "1.3.3": "argue qualitatively why", "1.4": "Design an activation function",
                     "1.5": "Show all the steps in your derivation"}
-# The mistakes the issue lists, each with the fixture that makes it and the pre-mark that must catch it.
-CAUGHT = [("wrong mixed partial", "team_mixed_partial", "1.1.mixed_partial"), ("seed", "team_seed", "1.1.mixed_partial"),
-          ("missed point", "team_missed_point", "1.1.points"), ("spurious point", "team_spurious_point", "1.1.points"),
-          ("determinant alone", "team_det_alone", "1.1.det_alone"), ("linear g", "team_det_alone", "1.4.activation"),
-          ("linear g (seed)", "team_seed", "1.4.activation"), ("diagonal Jacobian", "team_diag_jacobian", "1.5.jacobian"),
-          ("diagonal Jacobian (seed)", "team_seed", "1.5.jacobian"), ("missing sums", "team_diag_jacobian", "1.5.sums"),
-          ("+eta", "team_spurious_point", "1.5.sign"), ("+eta (seed)", "team_seed", "1.5.sign"),
-          ("inner derivative", "team_missed_point", "1.2.dw"), ("factor 1/4", "team_missed_point", "1.4.identity")]
+# The mistakes the issues list, each with the fixture that makes it and the pre-mark that must catch it;
+# and the answers earlier pre-marks misread (issue 26's kinds a-e), which must now be read right.
+CAUGHT = [("wrong mixed partial", "team_mixed_partial", "1.1.mixed_partial", "wrong"),
+          ("seed", "team_seed", "1.1.mixed_partial", "wrong"),
+          ("missed point", "team_missed_point", "1.1.points", "wrong"),
+          ("spurious point", "team_spurious_point", "1.1.points", "wrong"),
+          ("determinant alone", "team_det_alone", "1.1.det_alone", "wrong"),
+          ("determinant alone (Word)", "word_team_b", "1.1.det_alone", "wrong"),
+          ("linear g", "team_det_alone", "1.4.activation", "wrong"), ("linear g (seed)", "team_seed", "1.4.activation", "wrong"),
+          ("linear g (Word)", "word_team_b", "1.4.activation", "wrong"),
+          ("diagonal Jacobian", "team_diag_jacobian", "1.5.jacobian", "wrong"),
+          ("diagonal Jacobian (seed)", "team_seed", "1.5.jacobian", "wrong"),
+          ("missing sums", "team_diag_jacobian", "1.5.sums", "wrong"), ("missing sums (seed)", "team_seed", "1.5.sums", "wrong"),
+          ("+eta", "team_spurious_point", "1.5.sign", "wrong"), ("+eta (seed)", "team_seed", "1.5.sign", "wrong"),
+          ("+eta (Word)", "word_team_a", "1.5.sign", "wrong"), ("+eta in the final update", "team_noncritical", "1.5.sign", "wrong"),
+          ("inner derivative", "team_missed_point", "1.2.dw", "wrong"), ("factor 1/4", "team_missed_point", "1.4.identity", "wrong"),
+          ("(c) a point that is not critical", "team_noncritical", "1.1.points", "wrong"),
+          ("(c) it called the minimum", "team_noncritical", "1.1.classes", "wrong"),
+          ("(a) det H_f(2,2) beside f(2,2)", "team_appendix", "1.1.min_value", "right"),
+          ("(a) det H_f(2,2) beside f(2,2) (Word)", "word_team_a", "1.1.min_value", "right"),
+          ("(b) f_xx's sign in words", "team_appendix", "1.1.det_alone", "right"),
+          ("(b) f_xx's sign in words (Word)", "word_team_a", "1.1.det_alone", "right"),
+          ("(e) sums as X X", "team_appendix", "1.5.sums", "right"), ("(e) sums as P", "team_lost_minus", "1.5.sums", "right"),
+          ("sums with limits below (Word)", "word_team_a", "1.5.sums", "right")]
 
 
 def need(*tools):
@@ -70,12 +90,29 @@ def reviewed(built, tmp_path_factory):
     return result, teams
 
 
+def _word(name):
+    """A Word-like team (its committed pdftotext text): ``{"answers", "premarks"}`` as review_submission gives."""
+    located = locate_answers(word_pages(name))
+    return {"answers": located, "premarks": premarks_for(located)}
+
+
+@pytest.fixture(scope="session")
+def teams(reviewed):
+    """Every fixture team, LaTeX (typeset now) and Word-like (committed text): ``{team: (review, truth, answers)}``."""
+    out = {name: (reviewed[1][name], truth(tex), answers(tex)) for name, tex in fixtures().items()}
+    out |= {name: (_word(name), truth(html), answers(html)) for name, (html, _) in word_fixtures().items()}
+    return out
+
+
+ALL_TEAMS = [*fixtures(), *word_fixtures()]
+
+
 # ----------------------------------------------------------------------------- pre-marks
-@pytest.mark.parametrize("team", list(fixtures()))
-def test_premarks_agree_with_the_truth_or_cannot_tell(reviewed, team):
-    stated = truth(fixtures()[team])
-    marks = {m["id"]: m for ms in reviewed[1][team]["premarks"].values() for m in ms}
-    assert set(stated) == set(marks), "the fixture states a truth for every pre-mark"
+@pytest.mark.parametrize("team", ALL_TEAMS)
+def test_premarks_agree_with_the_truth_or_cannot_tell(teams, team):
+    review, stated, _ = teams[team]
+    marks = {m["id"]: m for ms in review["premarks"].values() for m in ms}
+    assert set(stated) == set(marks) == set(declared()), "the fixture states a truth for every pre-mark"
     for pid, m in marks.items():
         assert m["evidence"] or m["verdict"] == "cannot tell", pid
         if stated[pid] == "none":
@@ -84,17 +121,22 @@ def test_premarks_agree_with_the_truth_or_cannot_tell(reviewed, team):
             assert m["verdict"] in (stated[pid], "cannot tell"), f"{pid}: truth {stated[pid]}, got {m}"
 
 
-def test_no_premark_is_confidently_wrong(reviewed):
-    wrong = [(team, m["id"], m["verdict"], m["confidence"])
-             for team, t in reviewed[1].items() for ms in t["premarks"].values() for m in ms
-             if m["verdict"] != "cannot tell" and m["verdict"] != truth(fixtures()[team])[m["id"]]]
-    assert not wrong
+# Facts settled when this was written, on all fixture teams: 134 of 146 (the pre-marks before issue 26:
+# 121, and 12 contradicted).  A change may settle more; it may not settle fewer or contradict one.
+SETTLED_AT_LEAST = 134
 
 
-@pytest.mark.parametrize("what,team,pid", CAUGHT, ids=[c[0] for c in CAUGHT])
-def test_listed_mistakes_are_caught(reviewed, what, team, pid):
-    m = next(m for ms in reviewed[1][team]["premarks"].values() for m in ms if m["id"] == pid)
-    assert m["verdict"] == "wrong" and m["confidence"] in ("high", "medium"), m
+def test_no_premark_contradicts_the_truth_and_as_many_are_settled(teams):
+    result = tally([(team, {m["id"]: m["verdict"] for ms in review["premarks"].values() for m in ms}, stated)
+                    for team, (review, stated, _) in teams.items()])
+    assert not result["contradicted"]
+    assert result["facts"] == 146 and result["settled"] >= SETTLED_AT_LEAST, result
+
+
+@pytest.mark.parametrize("what,team,pid,verdict", CAUGHT, ids=[c[0] for c in CAUGHT])
+def test_listed_mistakes_are_caught_and_the_misread_answers_read(teams, what, team, pid, verdict):
+    m = next(m for ms in teams[team][0]["premarks"].values() for m in ms if m["id"] == pid)
+    assert m["verdict"] == verdict and m["confidence"] in ("high", "medium"), m
 
 
 def test_the_model_answer_is_never_marked_wrong(tmp_path):
@@ -111,15 +153,15 @@ def test_the_model_answer_is_never_marked_wrong(tmp_path):
 
 
 # ----------------------------------------------------------------------------- locating
-@pytest.mark.parametrize("team", list(fixtures()))
-def test_answers_found_without_the_statement(reviewed, team):
-    located = reviewed[1][team]["answers"]
-    for qid, phrase in answers(fixtures()[team]).items():
-        a = located[qid]
+@pytest.mark.parametrize("team", ALL_TEAMS)
+def test_answers_found_without_the_statement(teams, team):
+    review, _, phrases = teams[team]
+    for qid, phrase in phrases.items():
+        a = review["answers"][qid]
         if phrase == "NOT FOUND":
             assert not a["found"] and "not found" in a["note"]
             continue
-        text = re.sub(r"\s+", " ", " ".join(t for _, t in a["lines"]).replace("−", "-"))
+        text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", " ".join(t for _, t in a["lines"])).replace("−", "-"))
         assert a["found"] and phrase in text, f"{qid}: {phrase!r} not in {text[:300]!r}"
         assert STATEMENT_PROBES[qid] not in text, f"{qid}: the statement was not stripped"
         assert a["pages"], qid
@@ -128,6 +170,57 @@ def test_answers_found_without_the_statement(reviewed, team):
 def test_sketch_pages_are_shown(reviewed):
     right = reviewed[1]["team_right"]["answers"]
     assert right["1.3.1"]["pages"] == [2, 3] and right["1.3.3"]["pages"] == [3, 4]
+
+
+def pdf_structure(pdf):
+    """The numbered sections LaTeX wrote into a PDF (hyperref's named destinations, independent of its
+    text): ``[(page, section number or "appendix")]`` in document order, ``(pages + 1, "end")`` last."""
+    out = subprocess.run(["pdfinfo", "-dests", str(pdf)], capture_output=True, text=True, timeout=60, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        m = re.match(r'\s*(\d+)\s+\[\s*XYZ\s+[-\d.]+\s+([-\d.]+)[^\]]*\]\s+"(?:(?:sub)*section\.([\d.]+)'
+                     r'|(appendix)\.\w+)"', line)
+        if m:
+            found.append((int(m.group(1)), -float(m.group(2)), m.group(3) or "appendix"))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, timeout=60, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    return [(page, what) for page, _, what in sorted(found)] + [(pages + 1, "end")]
+
+
+def _assert_located_by_structure(pdf, located):
+    """Each question's heading on the page of its section, its lines between there and the next
+    section that is not part of it, nothing shown from beyond that."""
+    structure = pdf_structure(pdf)
+    for qid in QUESTIONS:
+        at = next(k for k, (_, what) in enumerate(structure) if what == qid)
+        start = structure[at][0]
+        end = next(page for page, what in structure[at + 1:] if not what.startswith(qid + "."))
+        a = located[qid]
+        assert a["found"] and a["heading"]["page"] == start, (qid, a["heading"], start)
+        assert {p for p, t in a["lines"] if t.strip()} <= set(range(start, end + 1)), (qid, start, end)
+        assert set(a["pages"]) <= set(range(start - 1, end + 1)), (qid, a["pages"], start, end)
+    appendix = next((page for page, what in structure if what == "appendix"), None)
+    if appendix:
+        assert all(p <= appendix for a in located.values() for p in a["pages"])
+
+
+def test_each_answer_is_located_in_its_own_section_of_the_model_answer(tmp_path):
+    """This project's theory/theory.pdf: whatever its text, each answer is where its section is
+    (not in the appendix, not at a figure's axis label "training epochs")."""
+    need("pdftotext", "pdfinfo")
+    pdf = ROOT / "theory" / "theory.pdf"
+    structure = pdf_structure(pdf)
+    assert {what for _, what in structure} >= set(QUESTIONS), "theory.pdf numbers its questions as sections"
+    (tmp_path / "model").mkdir()
+    shutil.copy2(pdf, tmp_path / "model" / "theory.pdf")
+    _assert_located_by_structure(pdf, review_submission(tmp_path / "model")["answers"])
+
+
+@pytest.mark.parametrize("team", ["team_right", "team_appendix"])
+def test_each_answer_is_located_in_its_own_section_of_the_fixtures(built, reviewed, team):
+    """The fixtures with numbered sections and hyperref; team_appendix has an appendix with a plot
+    labelled "training epochs", a "Training epochs" paragraph and a table of question headings."""
+    _assert_located_by_structure(built[team], reviewed[1][team]["answers"])
 
 
 # ----------------------------------------------------------------------------- theory.pdf's point
@@ -181,56 +274,10 @@ def test_run_tool_limits(tmp_path):
     assert res.returncode != 0 and "MemoryError" in res.stderr
 
 
-# ----------------------------------------------------------------------------- rubric and marks
-def test_rubric_default_path_and_errors(tmp_path):
-    assert DEFAULT_RUBRIC == ROOT / "theory" / "rubric.toml"
-    if DEFAULT_RUBRIC.exists():
-        load_rubric()  # the real rubric follows the schema
-    bad = tmp_path / "bad.toml"
-    bad.write_text(RUBRIC_FILE.read_text().replace('applies_to = "1.1.hessian"', 'applies_to = "1.1.hesian"')
-                   .replace('id = "1.2.db"', 'id = "1.2.dB"').replace("total = 20", "total = 21"))
-    with pytest.raises(RubricError) as err:
-        load_rubric(bad)
-    text = str(err.value)
-    assert "Received: '1.1.hesian'" in text and "Received: '1.2.dB'" in text
-    assert "total = 21 but the questions' points add up to 20" in text
-
-
 def _write(path, rows):
     with open(path, "w", newline="") as fh:
         csv.writer(fh).writerows([["team", "question", "id", "kind", "max", "value"], *rows])
     return path
-
-
-def test_read_marks_scores_and_checks(tmp_path):
-    rubric = load_rubric(RUBRIC_FILE)
-    path = _write(tmp_path / "m.csv", [
-        ["a", "1.1", "1.1.gradient", "item", "1", "1"], ["a", "1.1", "1.1.critical_points", "item", "1", "0.5"],
-        ["a", "1.1", "1.1.hessian", "item", "1", "1"], ["a", "1.1", "1.1.classification", "item", "1", "1"],
-        ["a", "1.1", "1.1.mixed_partial", "mistake", "0.5", "1"], ["a", "1.1", "", "comment", "", "f_xy, \"6y\""],
-        ["a", "1.4", "1.4.activation", "item", "1", "0"], ["a", "1.4", "1.4.linear_activation", "mistake", "1", "1"],
-        ["b", "1.2", "1.2.db", "item", "0.75", ""]])
-    res = read_marks(path, rubric, teams=["a", "b"])
-    q = res["a"]["questions"]
-    assert q["1.1"]["points"] == 3.0 and q["1.1"]["marked"] and q["1.1"]["mistakes"] == ["1.1.mixed_partial"]
-    assert q["1.4"]["points"] == 0.0  # clamped at zero
-    assert res["a"]["total"] == 3.0 and res["a"]["max"] == 20 and res["a"]["comments"] == {"1.1": 'f_xy, "6y"'}
-    assert res["b"]["total"] == 0 and not res["b"]["complete"]
-    md = marks_markdown(res["a"], rubric)
-    assert md.startswith("## Theory (part 1): 3 / 20") and "| 1.1 Optimization | 3 / 4 |" in md
-    assert "Wrong mixed partial such as 2x + 2y - 6y (−0.5)" in md
-    bad = _write(tmp_path / "bad.csv", [
-        ["c", "1.1", "1.1.gradient", "item", "1", "1"], ["a", "1.1", "1.1.gradiant", "item", "1", "1"],
-        ["a", "1.1", "1.1.gradient", "item", "1", "2"], ["a", "1.2", "1.2.db", "item", "1", "0.5"],
-        ["a", "1.1", "1.1.factoring", "mistake", "0.5", "0.5"], ["a", "1.1", "1.1.hessian", "mistake", "1", "1"]])
-    with pytest.raises(MarksError) as err:
-        read_marks(bad, rubric, teams=["a", "b"])
-    text = str(err.value)
-    assert "team 'c' was not reviewed (expected one of: a, b)" in text
-    assert "'1.1.gradiant' is not an item or mistake of question 1.1" in text and "1.1.critical_points" in text
-    assert "points must be a number from 0 to 1. Received: '2'" in text
-    assert "max 1, the rubric gives 0.75" in text and "Received: '0.5'" in text
-    assert "1.1.hessian is a rubric item, the file says 'mistake'" in text
 
 
 # ----------------------------------------------------------------------------- the page
@@ -276,7 +323,8 @@ def test_marks_round_trip_through_the_page(reviewed, tmp_path):
     """A CSV loaded as "Load marks" does, one "full" button pressed, saved as "Download marks" does."""
     rubric = load_rubric(RUBRIC_FILE)
     given = _write(tmp_path / "given.csv", [
-        ["team_right", "1.5", "1.5.update", "item", "1", "1"], ["team_seed", "1.5", "1.5.plus_eta", "mistake", "0.5", "1"],
+        ["team_right", "1.5", "1.5.update_rule", "item", "2", "2"], ["team_seed", "1.5", "1.5.gradient_ascent", "mistake", "1", "1"],
+        ["team_seed", "1.5", "1.5.update_rule", "item", "2", "2"],
         ["team_seed", "1.4", "", "comment", "", "linear g, \"cannot\" work;\nsee 1.4"]])
     encoded = base64.urlsafe_b64encode(given.read_bytes()).decode().rstrip("=")
     proc = _chromium(Path(reviewed[0]["html"]).as_uri() + "#selftest=" + encoded, "--dump-dom")
@@ -286,44 +334,27 @@ def test_marks_round_trip_through_the_page(reviewed, tmp_path):
     back.write_text(out["csv"])
     res = read_marks(back, rubric, teams=list(reviewed[1]))
     first = sorted(reviewed[1])[0]
-    assert res[first]["questions"]["1.1"]["items"]["1.1.gradient"] == 1.0
-    assert res["team_right"]["questions"]["1.5"]["items"]["1.5.update"] == 1.0
-    assert res["team_seed"]["questions"]["1.5"]["mistakes"] == ["1.5.plus_eta"]
+    assert res[first]["questions"]["1.1"]["items"]["1.1.gradient"] == 2.0
+    assert res["team_right"]["questions"]["1.5"]["items"]["1.5.update_rule"] == 2.0
+    assert res["team_seed"]["questions"]["1.5"]["mistakes"] == ["1.5.gradient_ascent"]
     assert res["team_seed"]["comments"] == {"1.4": "linear g, \"cannot\" work;\nsee 1.4"}
-    assert sum(r["total"] for r in res.values()) == 2.0
+    assert sum(r["earned"] for r in res.values()) == 2 + 2 + 1  # the mistake caps team_seed's update rule at 1
+    # the totals view shows what marks.py computes: a score only where every item is marked, no total
+    shown = out["totals"]
+    for team, r in res.items():
+        for qid, q in r["questions"].items():
+            assert shown[team][qid] == (f"{q['points']:g}" if q["marked"] else f"– ({q['earned']:g} so far)"), (team, qid)
+        assert shown[team]["total"] == "no total yet" and r["total"] is None
 
 
 def test_cli(built, tmp_path):
     folders = [str(built[t].parent) for t in ("team_right", "team_seed")]
-    marks = _write(tmp_path / "marks.csv", [["team_seed", "1.2", "1.2.db", "item", "0.75", "0.75"]])
+    marks = _write(tmp_path / "marks.csv", [["team_seed", "1.2", "1.2.partial_b", "item", "1", "0.75"]])
     cmd = [sys.executable, "-m", "grade.review", *folders, "--out", str(tmp_path / "out"), "--rubric", str(RUBRIC_FILE)]
     proc = subprocess.run([*cmd, "--marks", str(marks)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "2 submissions reviewed" in proc.stdout and "team_seed: 0.75 / 20 (not all marked)" in proc.stdout
-    _write(marks, [["team_x", "1.2", "1.2.db", "item", "0.75", "1"]])
+    assert "2 submissions reviewed" in proc.stdout and "team_seed: not all marked, no total yet (0.75 of 40 marked so far)" in proc.stdout
+    _write(marks, [["team_x", "1.2", "1.2.partial_b", "item", "1", "1"]])
     proc = subprocess.run([*cmd, "--marks", str(marks)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "team 'team_x' was not reviewed" in proc.stderr
     assert (tmp_path / "out" / "review.html").is_file()  # the first run's page, left as it was
-
-
-@pytest.mark.parametrize("qid,lines,pid,verdict", [
-    ("1.4", ["Choose g(z) = z, so h1 = (x1 + x2)2 and h2 = (x1 − x2)2."], "1.4.activation", "cannot tell"),
-    ("1.4", ["We take g(z) = z (identity) and h1 = x1, h2 = x2."], "1.4.activation", "wrong"),
-    ("1.5", ["w(r+1) = w(r) + ηΔw = w(r) − η ∂L/∂w"], "1.5.sign", "right"),
-    ("1.5", ["w(r+1) = w(r) + η ∂L/∂w"], "1.5.sign", "wrong"),
-    ("1.5", ["the learning rate η > 0 is small"], "1.5.sign", "cannot tell"),
-    ("1.1", ["Saddle points: (0, 0), (0, 6), (6, 0); local minimum: (2, 2) with f(2, 2) = −8."], "1.1.classes", "right"),
-    ("1.1", ["(0,0), (0,6), (2,2) are critical; (0,0) and (0,6) are saddle points, (2,2) a minimum."], "1.1.points", "wrong"),
-    ("1.1", ["A common mistake is 2x + 2y − 6y. We get f_xy = 2x + 2y − 6."], "1.1.mixed_partial", "right"),
-    ("1.5", ["w(r+1) = w(r) − η ∂L/∂w.", "Common mistakes. (i) w + η ∂L/∂w."], "1.5.sign", "right"),
-    ("1.2", ["∂f/∂b = 1[b + xw > 0] and ∂f/∂w = x 1[b + xw > 0]"], "1.2.dw", "right"),
-    ("1.2", ["For b + xw > 0, ∂f/∂b = 1 and ∂f/∂w = 1. For b + xw < 0 both derivatives are 0."], "1.2.dw", "wrong"),
-    ("1.2", ["With z = b + xw, ∂z/∂b = 1 and ∂z/∂w = x; f is 0 if b + xw < 0"], "1.2.dw", "cannot tell"),
-], ids=["lost superscript", "linear", "w+ηΔw=w−η∂L/∂w", "+η", "no update", "class lists", "missed (6,0)", "a mistake quoted", "mistakes paragraph", "indicator", "prose",
-       "inner derivatives"])
-def test_premark_garbling_cases(qid, lines, pid, verdict):
-    """Short texts as pdftotext gives them: each pre-mark reads them right or says it cannot tell."""
-    from grade.review.premark import premarks_for
-    located = {qid: {"found": True, "lines": [[1, t] for t in lines]}}
-    m = next(m for m in premarks_for(located)[qid] if m["id"] == pid)
-    assert m["verdict"] == verdict, m

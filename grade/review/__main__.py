@@ -30,7 +30,8 @@ def main(argv=None):
     if args.marks:
         marks = read_marks(args.marks, load_rubric(args.rubric), teams=result["teams"])
         for team, r in marks.items():
-            print(f"  {team}: {r['total']:g} / {r['max']:g}{'' if r['complete'] else ' (not all marked)'}")
+            print(f"  {team}: {r['total']:g} / {r['max']:g}" if r["complete"] else
+                  f"  {team}: not all marked, no total yet ({r['earned']:g} of {r['max']:g} marked so far)")
     return 0
 
 

@@ -1,13 +1,22 @@
-"""Pre-marks for 1.1 (critical points of x²y + xy² - 6xy) and 1.2 (gradient of ReLU(b + xw))."""
+"""Pre-marks for 1.1: the critical points of x²y + xy² - 6xy, their classes, f_xy, f(2,2)."""
 
 import re
 
-from .premark import CANNOT, RIGHT, WRONG, premark
+from .premark import CANNOT, RIGHT, WRONG, PremarkSet
 
-# ----------------------------------------------------------------------------- 1.1
+P11 = PremarkSet("1.1", {
+    "points": ("the set of critical points",
+               ("1.1.critical_points", "1.1.missed_critical_point", "1.1.spurious_critical_point")),
+    "classes": ("the class of each point", ("1.1.classification",)),
+    "mixed_partial": ("the mixed partial f_xy", ("1.1.hessian", "1.1.mixed_partial")),
+    "det_alone": ("how (2,2) is classified", ("1.1.classification", "1.1.determinant_only")),
+    "min_value": ("the value f(2,2)", ("1.1.classification",)),
+})
+
 TRUTH_11 = {(0.0, 0.0): "saddle", (0.0, 6.0): "saddle", (6.0, 0.0): "saddle", (2.0, 2.0): "minimum"}
 NUM = r"-?\d+(?:\.\d+)?"
-POINT = re.compile(rf"(?P<fn>[A-Za-z\d\]')]\s*)?\(\s*(?P<x>{NUM})\s*[,;/|]\s*(?P<y>{NUM})\s*\)")
+COORD = rf"{NUM}(?:\s*/\s*\d+)?"  # 3/2 is a coordinate too
+POINT = re.compile(rf"(?P<fn>[A-Za-z\d\]')]\s*)?\(\s*(?P<x>{COORD})\s*[,;/|]\s*(?P<y>{COORD})\s*\)")
 CLASSES = [  # first match after a point decides; order matters only for overlapping phrases
     ("undecided", r"minim\w*\s+or\s+(?:a\s+)?(?:local\s+)?maxim\w*|maxim\w*\s+or\s+(?:a\s+)?(?:local\s+)?minim\w*"),
     ("inconclusive", r"inconclusive|cannot be (?:classified|determined)|can ?not (?:be )?(?:classif|determin)\w*"
@@ -15,7 +24,22 @@ CLASSES = [  # first match after a point decides; order matters only for overlap
     ("saddle", r"saddle"), ("minimum", r"minim(?:um|a)\b|\bmin\b"), ("maximum", r"maxim(?:um|a)\b|\bmax\b"),
 ]
 CLASS_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in CLASSES), re.I)
-FXX_EVIDENCE = re.compile(r"f_?xx(?:\(2[,/]2\))?=4|4>0|eigen|definite|trace|2y>0|2·2=4>0", re.I)
+FXX_EVIDENCE = re.compile(r"f_?xx(?:\(2[,/]2\))?=4|4>0|eigen|positive-?definite|2y>0|2·2=4>0", re.I)  # on compact lines
+# f_xx (or the second derivative in x) and a sign or comparison in one sentence; a rule ("if ... f_xx > 0")
+# shows the test is known, not that it was used at (2,2)
+SECOND_X = r"(?:\bf_?xx\b|∂\s*2\s*f\s*/?\s*∂\s*x\s*2|second(?:\s+order)?(?:\s+partial)?\s+derivatives?\s+" \
+           r"(?:with\s+respect\s+to|w\.?\s?r\.?\s?t\.?|in|by|for)\s+x\b)"
+SIGN_WORDS = r"(?:>|<|≥|≤|\bpositive\b|\bnegative\b|\bgreater\b|\blarger\b|\bbigger\b|\bsmaller\b|\bless\b|\babove\b)"
+SECOND_SIGN = re.compile(rf"{SECOND_X}[^.;]{{0,60}}?{SIGN_WORDS}", re.I)
+OTHER_TESTS = re.compile(r"eigen|definite|\btrace\b|principal minor|leading minor|upper[- ]left|top[- ]left|sylvester"
+                         r"|\bH\s*_?\s*11\b|\bf\s*_?\s*11\b", re.I)  # other ways to the sign: WRONG is then unsafe
+RULE = re.compile(r"\b(?:if|when|whenever|iff)\b", re.I)
+MINUS_SURVIVES = re.compile(r"(?:^|[\s=(])-\s*\d|\d\s*-\s*[\d(a-z]")  # a minus sign in the text layer
+
+
+def _coord(text):
+    num, _, den = text.replace(" ", "").partition("/")
+    return float(num) / float(den) if den and float(den) else float(num)
 
 
 def _fmt(p):
@@ -32,7 +56,7 @@ def _mentions(a):
         if a.discussed(m.start()):
             continue
         fn = (m.group("fn") or "").strip()
-        point = (float(m.group("x")), float(m.group("y")))
+        point = (_coord(m.group("x")), _coord(m.group("y")))
         found.append((m.start("x") - 1, m.end(), point, bool(fn)))
         name = re.search(r"\b([PQ])\s?_?\s?(\d)\s*=\s*$", a.flow[max(0, m.start() - 12):m.start()])
         if name:
@@ -44,8 +68,12 @@ def _mentions(a):
 
 
 def _classes(a, mentions):
-    """The class each point gets: the last decisive class phrase after one of its mentions."""
-    given = {}
+    """The class each point gets: the last decisive class phrase after one of its mentions.
+
+    Points listed together ("(0, 0), (0, 6) and (6, 0) are saddle points") share the class the
+    list's last point gets.
+    """
+    given, own = {}, {}
     for k, (start, end, point, _) in enumerate(mentions):
         stop = mentions[k + 1][0] if k + 1 < len(mentions) else len(a.flow)
         window = a.flow[end:min(stop, end + 250)]
@@ -63,7 +91,12 @@ def _classes(a, mentions):
             else:
                 continue
         if m.lastgroup != "undecided":
-            given[point] = (m.lastgroup, a.flow_evidence(start, end + m.end()))
+            given[point] = own[k] = (m.lastgroup, a.flow_evidence(start, end + m.end()))
+    for k in range(len(mentions) - 2, -1, -1):  # back to front: a list inherits from its last point
+        between = a.flow[mentions[k][1]:mentions[k + 1][0]]
+        if k not in own and k + 1 in own and re.fullmatch(r"(?:\s|,|;|=|&|\band\b)*(?:[A-Za-z]\w?)?", between):
+            own[k] = own[k + 1]
+            given.setdefault(mentions[k][2], own[k])
     return given
 
 
@@ -92,183 +125,117 @@ def _linear_forms(a):
     return found
 
 
+@P11.check
 def check_11(a):
     mentions = _mentions(a)
-    named = {p for _, _, p, _ in mentions}
     given = _classes(a, mentions)
-    marks = []
-    # the set of points
+    return [_points_mark(a, mentions, given), _classes_mark(mentions, given), _mixed_partial_mark(a),
+            _det_alone_mark(a, given), _min_value_mark(a)]
+
+
+def _extra_points(mentions, given):
+    """Points given a class that are not critical (named as points, not evaluations like f(2.1, 2))."""
+    spoken = {p for _, _, p, evaluation in mentions if not evaluation}
+    return [p for p in given if p not in TRUTH_11 and p in spoken]
+
+
+def _points_mark(a, mentions, given):
+    named = {p for _, _, p, _ in mentions}
     missing = [p for p in TRUTH_11 if p not in named and not _named_in_prose(a, p)]
-    spoken = {p for _, _, p, evaluation in mentions if not evaluation}  # f(2.1, 2) is not a point named
-    extra = [p for p in given if p not in TRUTH_11 and p in spoken]
+    extra = _extra_points(mentions, given)
     ev = [given[p][1] for p in TRUTH_11 if p in given]
     if not named:
-        marks.append(premark("1.1.points", CANNOT, None, "no point written as (x, y) was found"))
-    elif missing or extra:
+        return P11.mark("points", CANNOT, None, "no point written as (x, y) was found")
+    if missing or extra:
         parts = ([f"missing {', '.join(map(_fmt, missing))}"] if missing else []) + \
                 ([f"a point that is not critical given a class: {', '.join(map(_fmt, extra))}"] if extra else [])
-        marks.append(premark("1.1.points", WRONG, "medium", "; ".join(parts) + " (right: (0,0), (0,6), (6,0), (2,2))",
-                             [given[p][1] for p in extra] + ev))
-    else:
-        conf = "high" if len(ev) == 4 else "medium"
-        marks.append(premark("1.1.points", RIGHT, conf, "all four critical points named, no other point classified", ev))
-    # the class of each right point it names
+        return P11.mark("points", WRONG, "medium", "; ".join(parts) + " (right: (0,0), (0,6), (6,0), (2,2))",
+                        [given[p][1] for p in extra] + ev)
+    conf = "high" if len(ev) == 4 else "medium"
+    return P11.mark("points", RIGHT, conf, "all four critical points named, no other point classified", ev)
+
+
+def _classes_mark(mentions, given):
+    """Right only if (2,2) is called a minimum, every classified critical point gets its class and
+    no point that is not critical is called an extremum (a missed or spurious point is
+    1.1.points' business; a spurious "saddle" is left to it)."""
+    named = {p for _, _, p, _ in mentions}
     wrong = {p: given[p] for p in TRUTH_11 if p in given and given[p][0] != TRUTH_11[p]}
+    extra = [p for p in _extra_points(mentions, given) if given[p][0] in ("minimum", "maximum")]
     unclassified = [p for p in TRUTH_11 if p in named and p not in given]
-    if wrong:
-        msg = "; ".join(f"{_fmt(p)} called {c} (right: {TRUTH_11[p]})" for p, (c, _) in wrong.items())
-        marks.append(premark("1.1.classes", WRONG, "medium", msg, [e for _, e in wrong.values()]))
-    elif unclassified or not given:
-        msg = f"no class found for {', '.join(map(_fmt, unclassified))}" if unclassified else "no class found"
-        marks.append(premark("1.1.classes", CANNOT, None, msg))
-    else:
-        marks.append(premark("1.1.classes", RIGHT, "medium",
-                             "each named critical point gets its right class (saddles; (2,2) local minimum)", ev))
-    # the mixed partial
-    forms = _linear_forms(a)
-    forms = [(i, c, t) for i, col, c, t in forms if not a.discussed_line(i, col=col)]
+    if wrong or extra:
+        msg = "; ".join([f"{_fmt(p)} called {c} (right: {TRUTH_11[p]})" for p, (c, _) in wrong.items()]
+                        + [f"{_fmt(p)}, not a critical point, called {given[p][0]}" for p in extra])
+        return P11.mark("classes", WRONG, "medium", msg, [e for _, e in wrong.values()] + [given[p][1] for p in extra])
+    if (2.0, 2.0) not in given:
+        return P11.mark("classes", CANNOT, None, "(2,2) is not given a class")
+    if unclassified:
+        return P11.mark("classes", CANNOT, None, f"no class found for {', '.join(map(_fmt, unclassified))}")
+    return P11.mark("classes", RIGHT, "medium", "each named critical point gets its right class (saddles; (2,2) "
+                    "local minimum)", [given[p][1] for p in TRUTH_11 if p in given])
+
+
+def _mixed_partial_mark(a):
+    forms = [(i, c, t) for i, col, c, t in _linear_forms(a) if not a.discussed_line(i, col=col)]
     bad = [(i, t) for i, c, t in forms if c == {"x": 2, "y": -4}]
     good = [(i, t) for i, c, t in forms if c == {"x": 2, "y": 2, "1": -6}]
     good += [(i, m.group()) for i, m in a.search_lines(r"2\(x\+y-3\)")]
     if bad:
         conf = "high" if any(t.endswith("6y") for _, t in bad) else "medium"
-        marks.append(premark("1.1.mixed_partial", WRONG, conf, f"mixed partial written {bad[0][1]} (right: 2x + 2y - 6)",
-                             [a.evidence(i, t) for i, t in bad + good]))
-    elif good:
-        marks.append(premark("1.1.mixed_partial", RIGHT, "high", "mixed partial 2x + 2y - 6 appears",
-                             [a.evidence(i, t) for i, t in good]))
-    else:
-        marks.append(premark("1.1.mixed_partial", CANNOT, None, "no formula for the mixed partial found"))
-    # (2,2): decided by f_xx (or eigenvalues), or by det H alone
+        return P11.mark("mixed_partial", WRONG, conf, f"mixed partial written {bad[0][1]} (right: 2x + 2y - 6)",
+                        [a.evidence(i, t) for i, t in bad + good])
+    if good:
+        return P11.mark("mixed_partial", RIGHT, "high", "mixed partial 2x + 2y - 6 appears",
+                        [a.evidence(i, t) for i, t in good])
+    return P11.mark("mixed_partial", CANNOT, None, "no formula for the mixed partial found")
+
+
+def _det_alone_mark(a, given):
+    """(2,2) decided by f_xx's sign (or eigenvalues, definiteness), or by det H alone.
+
+    Wrong only where (2,2) is called a minimum after det H > 0 and nothing in the answer speaks of
+    the sign of a second derivative in x or of another test: an absence is evidence only then.
+    """
     cls = given.get((2.0, 2.0))
-    fxx = a.search_lines(FXX_EVIDENCE)
-    det_positive = re.search(r"12>0|det\w*(?:\(H\)|H)?(?:\(2[,/]2\))?=[\d·*\-−() ]*=?12\b", "".join(a.compact))
     if not cls or cls[0] != "minimum":
-        marks.append(premark("1.1.det_alone", CANNOT, None, "(2,2) is not called a local minimum"))
-    elif fxx:
-        marks.append(premark("1.1.det_alone", RIGHT, "medium", "f_xx, eigenvalues or definiteness are used",
-                             [a.evidence(i, m.group()) for i, m in fxx]))
-    elif det_positive:
-        marks.append(premark("1.1.det_alone", WRONG, "medium",
-                             "(2,2) called a minimum after det H > 0, no sign of f_xx or eigenvalues found", [cls[1]]))
-    else:
-        marks.append(premark("1.1.det_alone", CANNOT, None, "how (2,2) was classified is not readable"))
-    # the value at the minimum
-    values = [(i, m) for i, m in a.search_lines(rf"f\(2[,/]2\)((?:=[^=a-z]*?)+)(?=[a-z,;:]|$)")]
+        return P11.mark("det_alone", CANNOT, None, "(2,2) is not called a local minimum")
+    used = [(i, m.group()) for i, m in a.search_lines(FXX_EVIDENCE)]
+    signs = [m for m in SECOND_SIGN.finditer(a.flow) if not a.discussed(m.start())]
+    used += [(a.line_of(m.start()), m.group()) for m in signs if not RULE.search(a.sentence(m.start()))]
+    if used:
+        return P11.mark("det_alone", RIGHT, "medium", "the sign of f_xx (or eigenvalues, definiteness) is used",
+                        [a.evidence(i, t) for i, t in used])
+    if signs or any(not a.discussed(m.start()) for m in OTHER_TESTS.finditer(a.flow)):
+        return P11.mark("det_alone", CANNOT, None, "f_xx's sign or another test is mentioned, but not plainly "
+                        "used at (2,2)", [a.flow_evidence(m.start(), m.end()) for m in signs])
+    det_positive = re.search(r"12>0|det\w*(?:\(H\)|H)?(?:\(2[,/]2\))?=[\d·*\-−() ]*=?12\b", "".join(a.compact))
+    if det_positive:
+        return P11.mark("det_alone", WRONG, "medium", "(2,2) called a minimum after det H > 0; nothing about the sign "
+                        "of f_xx, eigenvalues or definiteness anywhere in the answer", [cls[1]])
+    return P11.mark("det_alone", CANNOT, None, "how (2,2) was classified is not readable")
+
+
+def _min_value_mark(a):
+    """f(2,2) (f alone: not H_f(2,2), f_x(2,2)) = ... = a single final number."""
     stated = []
-    for i, m in values:
-        last = re.findall(NUM, m.group(1).split("=")[-1])
-        if last:
-            stated.append((i, float(last[-1]), m.group()))
-    if not stated:
-        marks.append(premark("1.1.min_value", CANNOT, None, "f(2,2) not stated"))
-    elif all(v == -8 for _, v, _ in stated):
-        marks.append(premark("1.1.min_value", RIGHT, "high", "f(2,2) = -8", [a.evidence(i, t) for i, _, t in stated]))
-    else:
-        marks.append(premark("1.1.min_value", WRONG, "medium", f"f(2,2) stated as {stated[0][1]:g} (right: -8)",
-                             [a.evidence(i, t) for i, _, t in stated]))
-    return marks
-
-
-# ----------------------------------------------------------------------------- 1.2
-SUM = r"(?:b\s*\+\s*(?:x\s*·?\s*w|w\s*·?\s*x)|(?:x\s*·?\s*w|w\s*·?\s*x)\s*\+\s*b)"
-COND = rf"(?:{SUM}|z)\s*(?P<op><=|>=|<|>|≤|≥)\s*0"
-CASE = re.compile(rf"(?<![\w.∂/])(?P<val>-?[01xwb])\s*,?\s*(?:(?:if|for|when|where)\s+)?(?:{COND}|(?P<other>otherwise|else))")
-VECTOR = re.compile(rf"\(\s*(?P<vb>[01])\s*,\s*(?P<vw>[01x])\s*\)\s*T?\s*,?\s*(?:(?:if|for|when)\s+)?"
-                    rf"(?:{COND}|(?P<other>otherwise|else))")
-MARKERS = {"b": re.compile(r"∂\s*b(?![\w])|d\s*f\s*/\s*d\s*b\b"), "w": re.compile(r"∂\s*w(?![\w])|d\s*f\s*/\s*d\s*w\b")}
-INDICATOR = {v: re.compile(rf"∂\s*{v}\s*=\s*(?P<x>x\s*·?\s*)?(?:⊮|𝟙|1|I|H)\s*[\[(_]\s*{COND}") for v in "bw"}
-VALUE = {v: re.compile(rf"∂\s*{v}\s*=\s*(?P<val>-?[01xwb])(?![\w\[(])") for v in "bw"}
-BOTH = re.compile(r"both (?:partial )?derivatives (?:are|=|equal) (?P<val>0)")
-RIGHT_12 = {"b": {"neg": "0", "pos": "1"}, "w": {"neg": "0", "pos": "x"}}
-KINK_EQ = rf"{SUM}\s*=\s*0|\bz\s*=\s*0|at (?:zero|0|the origin|the kink)"
-KINK_WORD = (r"undefined|not defined|not differentiable|non-?differentiable|no derivative|does ?n[o']t exist"
-             r"|sub-?gradient|sub-?differential|kink|convention")
-
-
-def _region(op):
-    return "neg" if op in ("<", "<=", "≤") else "pos"
-
-
-def _cases(a):
-    """``[(variable, region, value, evidence)]`` read from case distinctions and inline formulas."""
-    out, geq = [], False
-    markers = [(i, m.start(), v) for v, rx in MARKERS.items() for i, row in enumerate(a.norm) for m in rx.finditer(row)]
     for i, row in enumerate(a.norm):
-        for m in CASE.finditer(row):
-            region = "other" if m.group("other") else _region(m.group("op"))
-            geq |= m.group("op") in (">=", "≥", "<=", "≤")
-            near = [(col, -abs(j - i), v) for j, col, v in markers if abs(j - i) <= 2 and col <= m.start() + 2]
-            if not near:
-                continue
-            best = max(near)
-            if any(n[2] != best[2] and n[0] >= best[0] - 2 and n[1] == best[1] for n in near):
-                continue  # two markers equally near: the four-row "vector" of both derivatives
-            out.append((best[2], region, m.group("val"), a.evidence(i, m.group())))
-        for m in VECTOR.finditer(row):
-            region = "other" if m.group("other") else _region(m.group("op"))
-            out += [("b", region, m.group("vb"), a.evidence(i, m.group())),
-                    ("w", region, m.group("vw"), a.evidence(i, m.group()))]
-    for sentence in re.finditer(r"[^.;]+", a.flow):
-        text = sentence.group()
-        cond = re.search(COND, text)
-        for v in "bw":
-            for m in INDICATOR[v].finditer(text):  # ∂f/∂w = x·1[b + xw > 0]
-                if _region(m.group("op")) == "pos":
-                    ev = a.flow_evidence(sentence.start() + m.start(), sentence.start() + m.end())
-                    out += [(v, "pos", "x" if m.group("x") else "1", ev), (v, "neg", "0", ev)]
-            for m in VALUE[v].finditer(text):  # "For b + xw > 0 ... ∂f/∂b = 1": the condition comes first
-                if cond and cond.end() <= m.start():
-                    ev = a.flow_evidence(sentence.start() + m.start(), sentence.start() + m.end())
-                    out.append((v, _region(cond.group("op")), m.group("val"), ev))
-        both = BOTH.search(text)
-        if both and cond:
-            ev = a.flow_evidence(sentence.start() + both.start(), sentence.start() + both.end())
-            out += [(v, _region(cond.group("op")), "0", ev) for v in "bw"]
-    return out, geq
-
-
-def check_12(a):
-    cases, geq = _cases(a)
-    marks = []
-    for v, pid in (("b", "1.2.db"), ("w", "1.2.dw")):
-        found = {"neg": set(), "pos": set()}
-        ev = []
-        for var, region, value, e in cases:
-            if var == v:
-                if region == "other":  # "otherwise": the region the other case does not name
-                    named = {r for r in found if found[r]}
-                    region = "neg" if named == {"pos"} else "pos" if named == {"neg"} else None
-                if region:
-                    found[region].add(value)
-                    ev.append(e)
-        right = RIGHT_12[v]
-        name = f"∂f/∂{v}"
-        wrong = {r: vals for r, vals in found.items() if vals and right[r] not in vals}
-        if any(len(vals) > 1 for vals in found.values()):
-            marks.append(premark(pid, CANNOT, None, f"{name}: conflicting values {found}"))
-        elif wrong:
-            said = "; ".join(f"{next(iter(vals))} for b + xw {'<' if r == 'neg' else '>'} 0" for r, vals in wrong.items())
-            marks.append(premark(pid, WRONG, "medium", f"{name} given as {said} (right: {right['neg']} / {right['pos']})", ev))
-        elif found["neg"] and found["pos"]:
-            marks.append(premark(pid, RIGHT, "high", f"{name} = {right['neg']} for b + xw < 0 and {right['pos']} for b + xw > 0", ev))
-        else:
-            marks.append(premark(pid, CANNOT, None, f"{name}: the values of both regions were not read"
-                                 + (f" (found {right['pos' if found['pos'] else 'neg']} for one)" if ev else ""), ev))
-    kink, named = [], set()
-    for m in re.finditer(KINK_EQ, a.flow, re.I):
-        around = a.flow[max(0, m.start() - 200):m.end() + 200]
-        words = {w.group().lower() for w in re.finditer(KINK_WORD, around, re.I)}
-        if words:
-            kink.append(a.flow_evidence(m.start(), m.end()))
-            named |= words
-    if kink:
-        how = ("a subgradient or a convention is named" if any(w.startswith(("sub", "conv")) for w in named)
-               else "called undefined / not differentiable; no subgradient or convention named")
-        marks.append(premark("1.2.kink", RIGHT, "high", f"b + xw = 0 is addressed: {how}", kink))
-    elif geq:
-        marks.append(premark("1.2.kink", CANNOT, None, "b + xw = 0 falls into a case with ≥ (or ≤) without a word about it"))
-    else:
-        marks.append(premark("1.2.kink", WRONG, "low", "no sentence about b + xw = 0 (undefined, subgradient, convention) "
-                             "found near the derivatives", [e for *_, e in cases][:2] or [a.lines_evidence(0, 1)]))
-    return marks
+        for m in re.finditer(r"(?<![\w\]'′])f\s*\(\s*2\s*[,;]\s*2\s*\)\s*(=[^=a-zA-Z:;]*(?:=[^=a-zA-Z:;]*)*)", row):
+            expression, j = m.group(1), i + 1
+            while j < len(a.norm) and re.match(r"\s*=[^=a-zA-Z:;]*$", a.norm[j]):  # continued: "       = -8"
+                expression, j = expression + a.norm[j].strip(), j + 1
+            last = expression.split("=")[-1].strip(" .,")
+            value = re.fullmatch(NUM.replace("-?", r"-?\s*"), last)
+            stated.append((i, float(value.group().replace(" ", "")) if value else None, m.group()))
+    if not stated:
+        return P11.mark("min_value", CANNOT, None, "f(2,2) not stated")
+    evidence = [a.evidence(i, t) for i, _, t in stated]
+    if any(v is None for _, v, _ in stated):
+        return P11.mark("min_value", CANNOT, None, "f(2,2) written without a single final value", evidence)
+    if all(v == -8 for _, v, _ in stated):
+        return P11.mark("min_value", RIGHT, "high", "f(2,2) = -8", evidence)
+    minus = any(MINUS_SURVIVES.search(row) for row in a.norm)
+    if not minus and all(abs(v) == 8 for _, v, _ in stated):
+        return P11.mark("min_value", CANNOT, None, "f(2,2) = 8, but no minus sign survives in the text: a lost minus?",
+                        evidence)
+    value = next(v for _, v, _ in stated if v != -8)
+    return P11.mark("min_value", WRONG, "medium", f"f(2,2) stated as {value:g} (right: -8)", evidence)

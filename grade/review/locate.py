@@ -2,9 +2,14 @@
 
 Teams keep the numbered headings of the problem set (``1.1 Optimization`` ... ``1.5``, often
 with "Solution" headings between) and repeat each statement before the answer.  A question's
-section runs from its first heading to the next heading of another question; its leading
-lines that repeat the statement (word pairs shared with :data:`questions.STATEMENTS`) are
-stripped.  A question without a heading (number or title) is reported as not found.
+section runs from its heading to the next heading of another question (or the start of part 2);
+its leading lines that repeat the statement (word pairs shared with
+:data:`questions.STATEMENTS`) are stripped.  Nothing after the answers counts: from an appendix
+or the references on (after the first question's heading), no heading is read.  A heading
+without its number (``Training epochs``) counts only as a capitalised line at the page's left
+margin, so an axis label or a caption is not one.  Of several headings of one question, the
+first whose section holds more than the statement is taken.  A question without a heading is
+reported as not found.
 """
 
 import re
@@ -23,6 +28,10 @@ CAPTION = re.compile(r"^\s*(?:figure|fig\.?|abbildung)\s*(\d+)\s*[:.]", re.I)
 FIGURE_REF = re.compile(r"\b(?:figure|fig\.?|abbildung)\s*(\d+)", re.I)
 SKETCH_WORDS = {"1.3.1": r"training[- ]?set size|data ?set size|training size|number of (?:training )?samples",
                 "1.3.2": r"complexity", "1.3.3": r"epoch"}
+APPENDIX = re.compile(r"(?:appendix|appendices|anhang|annex)\b[^.!?]{0,60}|(?:references|bibliography|sources|literature"
+                      r"|literatur)\s*:?", re.I)
+APPENDIX_SECTION = re.compile(r"[A-H](?:\.\d)?\s{2,}[A-Z](?:[^.!?]|(?<=\d)\.(?=\d)){0,80}")  # LaTeX's "A    The curves ..." after \appendix
+MARGIN = 4  # a heading without its number starts at most this many columns right of the page's left margin
 STATEMENT_SHARE = 0.6  # a line whose word pairs are at least this much the statement's is statement
 STATEMENT_COVER = 0.25  # ... but only a block covering this much of the statement is stripped
 
@@ -39,11 +48,17 @@ def _title_of(rest):
 
 def heading_of(line):
     """``(question id or "end", text after the heading)`` if ``line`` is a heading, else None."""
+    h = _heading(line)
+    return h[:2] if h else None
+
+
+def _heading(line):
+    """:func:`heading_of` and how the heading was read: ``"number"`` or ``"title"`` (no number)."""
     s = norm(line).strip()
     if not s or len(s) > 200:
         return None
     if END.fullmatch(s):
-        return "end", ""
+        return "end", "", "number"
     m = HEADING.match(s)
     if m:
         num = re.sub(r"\s", "", m.group("num"))
@@ -53,21 +68,21 @@ def heading_of(line):
         by_title = _title_of(rest)
         if by_title:  # a title overrides the number ("1.3.2 Training epochs" when 1.3.2 was skipped)
             title = re.match(r"\s+".join(map(re.escape, TITLES[by_title].split())), rest, re.I)
-            return by_title, (rest[title.end():].strip(" .:") if title else "")
+            return by_title, (rest[title.end():].strip(" .:") if title else ""), "number"
         if num not in TITLES:
             return None
         marker = MARKER.match(rest)
         if marker:
-            return num, rest[marker.end():]
+            return num, rest[marker.end():], "number"
         if not rest or m.group("prefix"):
-            return num, rest
+            return num, rest, "number"
         if rest[:1].isupper() and len(rest.split()) <= 8:
-            return num, ""
+            return num, "", "number"
         return None
     bare = re.sub(r"^(?:\(?[a-z0-9ivx]{1,3}[.)]\s+)", "", s, flags=re.I).rstrip(".:")
     qid = _title_of(bare)
-    if qid and len(words(bare)) == len(words(TITLES[qid])):
-        return qid, ""
+    if qid and bare[:1].isupper() and len(words(bare)) == len(words(TITLES[qid])):
+        return qid, "", "title"
     return None
 
 
@@ -133,23 +148,53 @@ def strip_statement(qid, content):
     return content[:start], content[start:]
 
 
+def _indent(text):
+    return len(text) - len(text.lstrip())
+
+
+def _answers_end(lines, first):
+    """Index of the first line from ``first`` on that starts an appendix or the references."""
+    for i in range(first, len(lines)):
+        s = norm(lines[i][1]).strip()
+        if s and len(s.split()) <= 10 and (APPENDIX.fullmatch(s) or APPENDIX_SECTION.fullmatch(s)):
+            return i
+    return len(lines)
+
+
 def _sections(lines):
-    """``{question: (first line, end line, heading text)}`` from the headings in ``lines``."""
+    """``({question: [(first line, end line, heading text), ...]}, end of the answers)`` in
+    document order, from the headings in ``lines`` before any appendix or references."""
+    margins = {}
+    for page, text in lines:
+        if text.strip():
+            margins[page] = min(margins.get(page, len(text)), _indent(text))
     events = []
-    for i, (_, text) in enumerate(lines):
-        h = heading_of(text)
-        if h:
+    for i, (page, text) in enumerate(lines):
+        h = _heading(text)
+        if h and not (h[2] == "title" and _indent(text) > margins[page] + MARGIN):
             events.append((i, h[0], h[1]))
+    first = next((i for i, qid, _ in events if qid != "end"), len(lines))
+    stop = _answers_end(lines, first + 1)
+    events = [e for e in events if e[0] < stop]
     found = {}
     for k, (i, qid, rest) in enumerate(events):
         if qid == "end" or (k and events[k - 1][1] == qid):
             continue
-        end = next((j for j, q, _ in events[k + 1:] if q != qid), len(lines))
-        span = (i, end, rest)
-        old = found.get(qid)
-        if old is None or (end - i) > (old[1] - old[0]):
-            found[qid] = span
-    return found
+        end = next((j for j, q, _ in events[k + 1:] if q != qid), stop)
+        found.setdefault(qid, []).append((i, end, rest))
+    return found, stop
+
+
+def _read_section(lines, qid, span):
+    """``(statement, answer)`` lines of the section ``span`` = (first line, end line, heading text)."""
+    first, end, rest = span
+    content = ([(lines[first][0], _keep_columns(lines[first][1], rest))] if rest else []) + lines[first + 1:end]
+    statement, answer = strip_statement(qid, content)
+    while answer and not answer[0][1].strip():
+        answer = answer[1:]
+    while answer and not answer[-1][1].strip():
+        answer = answer[:-1]
+    return statement, answer
 
 
 def _pages_of(items):
@@ -163,12 +208,13 @@ def locate_answers(pages):
     "pages": [page numbers to show], "stripped": lines of statement removed, "note"}}``.
     """
     lines = document_lines(pages)
-    sections = _sections(lines)
+    candidates, stop = _sections(lines)
     captions = {}
-    for page, text in lines:
+    for page, text in lines[:stop]:
         m = CAPTION.match(norm(text))
         if m:
             captions.setdefault(m.group(1), (page, text))
+    sections = {qid: spans[0] for qid, spans in candidates.items()}
     result = {}
     for qid in QUESTIONS:
         if qid not in sections:
@@ -180,13 +226,8 @@ def locate_answers(pages):
             result[qid] = {"found": False, "heading": None, "lines": [], "pages": shown, "stripped": 0,
                            "note": note}
             continue
-        first, end, rest = sections[qid]
-        content = ([(lines[first][0], _keep_columns(lines[first][1], rest))] if rest else []) + lines[first + 1:end]
-        statement, answer = strip_statement(qid, content)
-        while answer and not answer[0][1].strip():
-            answer = answer[1:]
-        while answer and not answer[-1][1].strip():
-            answer = answer[:-1]
+        read = [(span, *_read_section(lines, qid, span)) for span in candidates[qid]]
+        (first, end, _), statement, answer = next((r for r in read if any(t.strip() for _, t in r[2])), read[0])
         shown = set(_pages_of(answer)) or {lines[first][0]}
         if qid.startswith("1.3."):
             shown |= set(_pages_of(lines[first:end]))

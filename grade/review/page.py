@@ -1,7 +1,7 @@
 """The review page: one static HTML file, no network, every page image embedded once.
 
 The data (rubric, teams, located answers, pre-marks) and the images are JSON inside the page;
-``static/page.js`` draws a view per question and keeps the TA's marks in the browser
+``static/page.js`` (with ``static/scoring.js``, the rubric's scoring) draws a view per question and keeps the TA's marks in the browser
 (localStorage) and in the CSV of :mod:`grade.review.marks` ("Download marks" / "Load marks").
 """
 
@@ -57,6 +57,7 @@ def page_html(rubric, teams, images, marks_csv=""):
 <script type="application/json" id="review-data">{_json_for_script(data)}</script>
 <script type="application/json" id="review-images">{_json_for_script(encoded)}</script>
 <script>
+{(STATIC / "scoring.js").read_text(encoding="utf-8")}
 {(STATIC / "page.js").read_text(encoding="utf-8")}
 </script>
 </body>

@@ -4,165 +4,80 @@ Each pre-mark is ``{"id", "question", "label", "verdict", "confidence", "message
 "rubric"}``: ``verdict`` is ``"right"``, ``"wrong"`` or ``"cannot tell"``; ``confidence`` is
 ``"high"``, ``"medium"`` or ``"low"`` (``None`` with "cannot tell"); ``evidence`` lists
 ``{"page", "quote"}`` from the team's text; ``rubric`` names the rubric items and mistakes the
-pre-mark speaks to (those of them the rubric has).  A pre-mark never says "right" for what the
-text cannot show: it says "cannot tell".
+pre-mark speaks to (those of them the rubric has).  A pre-mark says right or wrong only where
+the text shows it unambiguously; otherwise it says "cannot tell".
+
+Each question's pre-marks are declared once, in a :class:`PremarkSet` beside the function that
+reads them (``check_calculus.py``, ``check_networks.py``): the id, what it looks at, the
+rubric ids it informs.  A check that gives an id its set does not declare, or leaves one out,
+fails loudly (:meth:`PremarkSet.run`).
 """
 
-import re
-
-from .text import compact, norm, squash
+from typing import NamedTuple
 
 RIGHT, WRONG, CANNOT = "right", "wrong", "cannot tell"
-# A sentence with these words discusses a mistake ("a common mistake is ... assuming k = l"):
-# what it shows is not the team's answer.
-DISCUSSION = re.compile(r"\b(?:mistakes?|wrong|incorrect|instead of|common|do ?n[o']t|never|avoid)\b", re.I)
-MISTAKES_PARAGRAPH = re.compile(r"(?:^|[.!?)]\s+)(?:common|typical|frequent)\s+(?:mistakes|errors|pitfalls)\s*[.:]"
-                                r"|(?:^|[.!?)]\s+)pitfalls\s*[.:]", re.I)  # a paragraph headed "Common mistakes."
-
-# Which rubric ids each pre-mark informs (only the ids the loaded rubric has are shown).
-RUBRIC_LINKS = {
-    "1.1.points": ["1.1.critical_points", "1.1.factoring"],
-    "1.1.classes": ["1.1.classification"],
-    "1.1.mixed_partial": ["1.1.hessian", "1.1.mixed_partial"],
-    "1.1.det_alone": ["1.1.classification", "1.1.det_alone"],
-    "1.1.min_value": ["1.1.classification"],
-    "1.2.db": ["1.2.db"], "1.2.dw": ["1.2.dw", "1.2.inner_derivative"], "1.2.kink": ["1.2.kink"],
-    "1.4.activation": ["1.4.activation", "1.4.linear_activation"], "1.4.identity": ["1.4.weights", "1.4.factor"],
-    "1.5.sign": ["1.5.update", "1.5.plus_eta"], "1.5.jacobian": ["1.5.softmax", "1.5.diagonal_jacobian"],
-    "1.5.sums": ["1.5.chain_rule", "1.5.missing_sums"],
-}
+CONFIDENCES = ("high", "medium", "low")
 
 
-LABELS = {  # what each pre-mark looks at; its verdict says whether the team got it right
-    "1.1.points": "the set of critical points", "1.1.classes": "the class of each point",
-    "1.1.mixed_partial": "the mixed partial f_xy", "1.1.det_alone": "how (2,2) is classified",
-    "1.1.min_value": "the value f(2,2)",
-    "1.2.db": "∂f/∂b per region", "1.2.dw": "∂f/∂w per region", "1.2.kink": "the kink b + xw = 0",
-    "1.4.activation": "the hidden activation g", "1.4.identity": "the identity (x1+x2)² − (x1−x2)² = 4x1x2",
-    "1.5.sign": "the sign of the update", "1.5.jacobian": "the softmax Jacobian",
-    "1.5.sums": "the sums of the chain rule",
-}
+class Spec(NamedTuple):
+    label: str  # what the pre-mark looks at; its verdict says whether the team got it right
+    rubric: tuple  # the rubric items and mistakes it informs
 
 
-class Answer:
-    """A located answer's lines, with normalised and run-together views for matching."""
-
-    def __init__(self, located):
-        self.lines = [(page, text) for page, text in located.get("lines", [])]
-        self.norm = [norm(text) for _, text in self.lines]
-        self.compact = [compact(text) for _, text in self.lines]
-        starts, parts, pos = [], [], 0
-        for n in self.norm:
-            starts.append(pos)
-            parts.append(squash(n))
-            pos += len(parts[-1]) + 1
-        self.flow = " ".join(parts)  # the answer as one line, for patterns that wrap
-        self._starts = starts
-        self._cstarts = [sum(len(c) for c in self.compact[:i]) for i in range(len(self.compact))]
-        self.cflow = "".join(self.compact)  # the same without any space
-        paragraph = MISTAKES_PARAGRAPH.search(self.flow)  # "Common mistakes." to the end: discussion
-        self._mistakes_from = paragraph.start() if paragraph else len(self.flow) + 1
-
-    def __bool__(self):
-        return any(t.strip() for _, t in self.lines)
-
-    def sentence(self, pos):
-        """The sentence of :attr:`flow` around position ``pos``."""
-        start = max((m.end() for m in re.finditer(r"[.!?]\s+(?=[A-Z(•])", self.flow[:pos])), default=0)
-        end = re.search(r"[.!?](?:\s+[A-Z(•]|\s*$)", self.flow[pos:])
-        return self.flow[start:pos + (end.start() + 1 if end else len(self.flow))]
-
-    def discussed(self, pos, extra=None):
-        """Whether the sentence around ``pos`` of :attr:`flow` discusses a mistake (or ``extra``)."""
-        if pos >= self._mistakes_from:
-            return True
-        sentence = self.sentence(pos)
-        return bool(DISCUSSION.search(sentence) or (extra and re.search(extra, sentence, re.I)))
-
-    def discussed_line(self, i, extra=None, col=None):
-        """:meth:`discussed` for column ``col`` of line ``i`` (its middle by default)."""
-        row = self.norm[i]
-        pos = self._starts[i] + (len(squash(row[:col])) + 1 if col else len(squash(row)) // 2)
-        return self.discussed(pos, extra)
-
-    def line_of(self, pos, starts=None):
-        """Index of the line holding position ``pos`` of :attr:`flow` (of :attr:`cflow` with its starts)."""
-        lo = 0
-        for i, start in enumerate(self._starts if starts is None else starts):
-            if start <= pos:
-                lo = i
-        return lo
-
-    def find(self, pattern, extra=None):
-        """``(match, evidence)`` of the first match of ``pattern`` in a compact line, else in the
-        compact run of all lines (a formula that wraps), outside sentences that discuss a
-        mistake (:meth:`discussed`); ``(None, None)`` if there is none."""
-        for i, row in enumerate(self.compact):
-            for m in re.finditer(pattern, row):
-                if not self.discussed_line(i, extra):
-                    return m, self.evidence(i)
-        for m in re.finditer(pattern, self.cflow):
-            first, last = self.line_of(m.start(), self._cstarts), self.line_of(m.end() - 1, self._cstarts)
-            if not self.discussed_line(first, extra):
-                return m, self.lines_evidence(first, last)
-        return None, None
-
-    def lines_evidence(self, first, last):
-        """Evidence quoting lines ``first``..``last`` (at most three, as one line)."""
-        last = min(last, first + 2)
-        quote = " ".join(squash(t) for _, t in self.lines[first:last + 1])
-        return {"page": self.lines[first][0], "quote": quote[:240] + ("…" if len(quote) > 240 else "")}
-
-    def evidence(self, i, match=None):
-        """``{"page", "quote"}`` for line ``i`` (the part around ``match`` if the line is long)."""
-        page, text = self.lines[i]
-        quote = squash(text)
-        if match and len(quote) > 160:
-            at = max(0, quote.find(squash(match)[:20]) - 60)
-            quote = ("…" if at else "") + quote[at:at + 160] + "…"
-        return {"page": page, "quote": quote}
-
-    def flow_evidence(self, start, end):
-        """Evidence for the span ``start:end`` of :attr:`flow`: the lines it covers."""
-        return self.lines_evidence(self.line_of(start), self.line_of(max(start, end - 1)))
-
-    def near(self, i, col, chars, width=(2, 8), lines=(-1, 1)):
-        """Whether a neighbouring line (offsets ``lines``) holds one of ``chars`` alone near ``col``."""
-        for d in lines:
-            j = i + d
-            if 0 <= j < len(self.norm):
-                seg = self.norm[j][max(0, col - width[0]):col + width[1]]
-                if seg.strip() and seg.strip() in chars:
-                    return True
-        return False
-
-    def search_lines(self, pattern, view="compact"):
-        """``[(line index, match)]`` of a regex over each line's ``view`` (compact or norm)."""
-        rows = self.compact if view == "compact" else self.norm
-        return [(i, m) for i, row in enumerate(rows) for m in re.finditer(pattern, row)]
+class PremarkError(RuntimeError):
+    """A check broke its declaration: an undeclared id, an id given twice or left out, a bad verdict."""
 
 
-def premark(pid, verdict, confidence, message, evidence=()):
-    """One pre-mark (see the module docstring)."""
-    if verdict not in (RIGHT, WRONG, CANNOT):
-        raise ValueError(f"verdict must be right, wrong or cannot tell. Received: {verdict!r}")
-    return {"id": pid, "question": pid.rsplit(".", 1)[0], "label": LABELS[pid], "verdict": verdict,
-            "confidence": None if verdict == CANNOT else confidence, "message": message,
-            "evidence": list(evidence)[:6], "rubric": RUBRIC_LINKS.get(pid, [])}
+class PremarkSet:
+    """The pre-marks of one question: ``PremarkSet("1.1", {"points": Spec(...), ...})``.
 
+    Ids are ``"<question>.<name>"``; :meth:`mark` takes the name or the full id.  The check
+    that reads them is registered with the :meth:`check` decorator.
+    """
 
-def premarks_for(located):
-    """All pre-marks for one team: ``{question: [pre-mark, ...]}`` from its located answers."""
-    from .check_calculus import check_11, check_12
-    from .check_networks import check_14, check_15
-    checks = {"1.1": check_11, "1.2": check_12, "1.4": check_14, "1.5": check_15}
-    out = {}
-    for qid, check in checks.items():
-        answer = Answer(located.get(qid) or {})
-        if located.get(qid, {}).get("found") and answer:
-            out[qid] = check(answer)
-        else:
-            why = "the answer was not found" if not located.get(qid, {}).get("found") else "no answer text"
-            out[qid] = [premark(pid, CANNOT, None, f"{why}: nothing to check")
-                        for pid in LABELS if pid.rsplit(".", 1)[0] == qid]
-    return out
+    def __init__(self, question, declared):
+        self.question = question
+        self.specs = {f"{question}.{name}": Spec(*spec) for name, spec in declared.items()}
+        self.function = None
+
+    def check(self, function):
+        """Decorator: ``function(answer) -> [pre-mark, ...]`` reads this question's pre-marks."""
+        self.function = function
+        return function
+
+    def full_id(self, name):
+        pid = name if name.startswith(self.question + ".") else f"{self.question}.{name}"
+        if pid not in self.specs:
+            raise PremarkError(f"pre-mark {pid!r} is not declared for question {self.question} "
+                               f"(declared: {', '.join(self.specs)})")
+        return pid
+
+    def mark(self, name, verdict, confidence, message, evidence=()):
+        """One pre-mark (see the module docstring)."""
+        pid = self.full_id(name)
+        if verdict not in (RIGHT, WRONG, CANNOT):
+            raise PremarkError(f"{pid}: verdict must be right, wrong or cannot tell. Received: {verdict!r}")
+        if verdict != CANNOT and confidence not in CONFIDENCES:
+            raise PremarkError(f"{pid}: confidence must be one of {', '.join(CONFIDENCES)}. Received: {confidence!r}")
+        spec = self.specs[pid]
+        return {"id": pid, "question": self.question, "label": spec.label, "verdict": verdict,
+                "confidence": None if verdict == CANNOT else confidence, "message": message,
+                "evidence": list(evidence)[:6], "rubric": list(spec.rubric)}
+
+    def unread(self, why):
+        """Every pre-mark of the question as "cannot tell", for the reason ``why``."""
+        return [self.mark(pid, CANNOT, None, why) for pid in self.specs]
+
+    def run(self, answer):
+        """The registered check on ``answer``; exactly one pre-mark per declared id, in declaration order."""
+        if self.function is None:
+            raise PremarkError(f"no check is registered for question {self.question}")
+        marks = self.function(answer)
+        ids = [m["id"] for m in marks]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        missing = [i for i in self.specs if i not in ids]
+        if twice or missing:
+            raise PremarkError(f"the check of {self.question} must give each declared pre-mark once: "
+                               f"given twice {twice or 'none'}, left out {missing or 'none'}")
+        order = list(self.specs)
+        return sorted(marks, key=lambda m: order.index(m["id"]))

@@ -7,9 +7,10 @@ import json
 import time
 from pathlib import Path
 
+from .checks import premarks_for
 from .locate import locate_answers
+from .marks import read_marks
 from .page import write_page
-from .premark import premarks_for
 from .rubric import load_rubric
 from ..pdftools import find_pdfs, read_pdf
 
@@ -79,7 +80,6 @@ def prepare_review(submissions, out, rubric_path=None, marks_path=None, jobs=2, 
     rubric = load_rubric(rubric_path)
     marks_csv = Path(marks_path).read_text(encoding="utf-8-sig") if marks_path else ""
     if marks_path:
-        from .marks import read_marks
         read_marks(marks_path, rubric, teams=names)  # refuse a file that does not fit before any work
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,12 @@
 """The theory rubric (``theory/rubric.toml``): points per question, items and mistakes.
 
 Schema: ``[meta] total``; ``[[questions]]`` with ``id`` (one of 1.1 ... 1.5), ``title``,
-``points``, ``[[questions.items]]`` (``id`` = "<question>.<snake_case>", ``points``,
-``description``) and ``[[questions.mistakes]]`` (``id``, ``deduction`` > 0, ``description``,
-optional ``applies_to`` = an item id of the same question).  Loading checks all of it and
-fails with every problem named.
+``points`` (= the sum of its items' points), ``[[questions.items]]`` (``id`` =
+"<question>.<snake_case>", ``points``, ``description``) and ``[[questions.mistakes]]`` (``id``,
+``deduction`` > 0, ``description``, ``applies_to`` = the item of the same question whose
+points it caps, required, with ``deduction`` at most that item's points).  How marks and
+mistakes combine into a score: :mod:`grade.review.marks`.  Loading checks all of it and fails
+with every problem named.
 """
 
 import re
@@ -64,12 +66,20 @@ def load_rubric(path=None):
                 ids.add(rid)
                 if not _number(row.get(field)) or row.get(field) <= 0:
                     errors.append(f"{where}: {kind} {rid}: {field} must be a positive number. Received: {row.get(field)!r}")
-        item_ids = {row.get("id") for row in items}
+        item_points = {row.get("id"): row.get("points") for row in items}
         for row in mistakes:
-            target = row.get("applies_to")
-            if target is not None and target not in item_ids:
-                errors.append(f"{where}: mistake {row.get('id')}: applies_to must name an item of {qid} "
-                              f"({', '.join(sorted(map(str, item_ids)))}). Received: {target!r}")
+            target, deduction = row.get("applies_to"), row.get("deduction")
+            if not isinstance(target, str) or target not in item_points:
+                errors.append(f"{where}: mistake {row.get('id')}: applies_to must name the item of {qid} whose points "
+                              f"the mistake caps (one of {', '.join(map(str, item_points))}). "
+                              f"Received: {'nothing' if target is None else repr(target)}")
+            elif _number(deduction) and _number(item_points[target]) and deduction > item_points[target]:
+                errors.append(f"{where}: mistake {row.get('id')}: deduction must be at most the points of {target} "
+                              f"({item_points[target]:g}). Received: {deduction:g}")
+        if (_number(q.get("points")) and all(_number(p) for p in item_points.values())
+                and abs(sum(item_points.values()) - q["points"]) > 1e-9):
+            errors.append(f"{where}: points must be the sum of its items' points ({sum(item_points.values()):g}). "
+                          f"Received: {q['points']:g}")
         questions.append({"id": qid, "title": str(q.get("title", "")), "points": q.get("points"),
                           "items": [dict(r, description=str(r.get("description", ""))) for r in items],
                           "mistakes": [dict(r, description=str(r.get("description", ""))) for r in mistakes]})

@@ -2,7 +2,8 @@
 
 The sketches of 1.3 are images in real submissions (photographs of paper drawings); here they
 are PNGs drawn at build time (:func:`sketch_png`), so the PDFs hold images, not text.
-``python -m review_fixtures.build --out DIR`` (from tests/) builds them by hand.
+``python -m review_fixtures.build --out DIR`` (from tests/) builds them by hand; ``--word``
+writes the texts of the Word-like teams again (see below).
 """
 
 import argparse
@@ -11,6 +12,7 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -117,10 +119,90 @@ def build_all(out, names=None, jobs=2):
         return {n: f.result() for n, f in futures.items()}
 
 
+
+
+# ----------------------------------------------------------------------------- Word-like fixtures
+# word_*.html: teams that write in Word, whose PDF export gives math italic letters (𝑓, 𝑥),
+# superscripts raised onto their own line, stacked fractions and sums with their limits above and
+# below.  No Word or LibreOffice here: headless Chromium prints the HTML (math in Latin Modern
+# Math, as Word's Cambria Math) and ``pdftotext -layout`` of that PDF is committed beside it as
+# word_*.txt (pages split by form feeds), which the tests read: fonts differ between machines, the
+# committed text does not.  ``python -m review_fixtures.build --word`` writes the texts again.
+UPRIGHT = {"det", "ReLU", "exp", "max", "min", "diag", "if", "and", "otherwise", "for", "sigmoid", "log"}
+MARKUP = [  # the fixtures' shorthand for Word's built-up math
+    (re.compile(r"<frac>(.*?)\|(.*?)</frac>", re.S), r'<span class="frac"><span>\1</span><span>\2</span></span>'),
+    (re.compile(r"<sum>(.*?)\|(.*?)</sum>", re.S),
+     r'<span class="nary"><span>\2</span><span class="op">∑</span><span>\1</span></span>'),
+    (re.compile(r"<cases>(.*?)\|(.*?)</cases>", re.S),
+     r'<span class="brace">{</span><span class="cases"><span style="display:block">\1</span>'
+     r'<span style="display:block">\2</span></span>'),
+]
+
+
+def _math_italic(text):
+    """Letters as Word's equations give them: 𝑎..𝑧, 𝐴..𝑍 (ℎ for h), 𝜂 𝛿 𝜎 𝛽 𝜃; function names upright."""
+    def letter(ch):
+        if ch == "h":
+            return "\u210e"
+        if "a" <= ch <= "z":
+            return chr(0x1D44E + ord(ch) - ord("a"))
+        if "A" <= ch <= "Z":
+            return chr(0x1D434 + ord(ch) - ord("A"))
+        return {"η": "𝜂", "δ": "𝛿", "σ": "𝜎", "β": "𝛽", "θ": "𝜃"}.get(ch, ch)
+    return re.sub(r"&#?\w+;|[A-Za-zηδσβθ]+", lambda m: m.group() if m.group() in UPRIGHT or m.group()[0] == "&"
+                  else "".join(map(letter, m.group())), text)
+
+
+def word_html(source):
+    """The fixture's HTML as Chromium prints it: the shorthand expanded, math letters italic."""
+    for rx, repl in MARKUP:
+        while rx.search(source):
+            source = rx.sub(repl, source)
+    def math(m):
+        return '<span class="m">' + re.sub(r"(?<=>)[^<]+|^[^<]+", lambda t: _math_italic(t.group()), m.group(1)) + "</span>"
+    source = re.sub(r"<m>(.*?)</m>", math, source, flags=re.S)
+    css = (HERE / "word_style.css").read_text()
+    return source.replace("</head>", f"<style>{css}</style></head>", 1)
+
+
+def word_text(html_path, chromium, work):
+    """``pdftotext -layout`` of the PDF headless Chromium prints from ``html_path``."""
+    work = Path(work)
+    page, pdf = work / (Path(html_path).stem + ".html"), work / (Path(html_path).stem + ".pdf")
+    page.write_text(word_html(Path(html_path).read_text()), encoding="utf-8")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--user-data-dir={work / 'profile'}", f"--print-to-pdf={pdf}", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    return subprocess.run(["pdftotext", "-enc", "UTF-8", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+def word_fixtures():
+    """The Word-like teams: ``{name: (path of its .html, path of its committed .txt)}``."""
+    return {p.stem: (p, p.with_suffix(".txt")) for p in sorted(HERE.glob("word_*.html"))}
+
+
+def word_pages(name):
+    """The committed text of a Word-like team, one string per page (as grade.pdftools.pdf_text splits it)."""
+    pages = word_fixtures()[name][1].read_text(encoding="utf-8").split("\f")
+    if pages and not pages[-1].strip():
+        pages.pop()
+    return pages
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--out", type=Path, help="build the LaTeX teams into this folder")
+    ap.add_argument("--word", action="store_true", help="write word_*.txt again from word_*.html (Chromium)")
     ap.add_argument("names", nargs="*")
     args = ap.parse_args()
-    for name, pdf in build_all(args.out, args.names or None).items():
-        print(name, pdf)
+    if args.out:
+        for name, pdf in build_all(args.out, args.names or None).items():
+            print(name, pdf)
+    if args.word:
+        browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))))
+        for name, (html, txt) in word_fixtures().items():
+            if not args.names or name in args.names:
+                with tempfile.TemporaryDirectory() as work:
+                    txt.write_text(word_text(html, browser, work), encoding="utf-8")
+                print(name, txt)

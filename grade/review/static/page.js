@@ -26,18 +26,10 @@
   }
   const fmt = x => String(Math.round(x * 100) / 100);
 
-  function score(team, q) {
-    const v = state.values[team] || {};
-    let raw = 0, marked = true;
-    q.items.forEach(i => { if (v[i.id] === undefined) marked = false; else raw += v[i.id]; });
-    q.mistakes.forEach(m => { if (v[m.id] === 1) raw -= m.deduction; });
-    return {points: Math.min(Math.max(raw, 0), q.points), marked};
-  }
-  function total(team) {
-    let sum = 0, marked = true;
-    RUBRIC.questions.forEach(q => { const s = score(team, q); sum += s.points; marked = marked && s.marked; });
-    return {points: sum, marked};
-  }
+  // Scores come from Scoring (static/scoring.js, the rules of marks.py): no score while an item is unmarked.
+  const score = (team, q) => Scoring.question(q, state.values[team] || {});
+  const total = team => Scoring.team(RUBRIC, state.values[team] || {});
+  const shown = (s, max) => s.points === null ? `not all marked (${fmt(s.earned)} so far) / ${max}` : `${fmt(s.points)} / ${max}`;
 
   // ------------------------------------------------------------------ the marks file (CSV)
   const cell = x => { const s = String(x); return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s; };
@@ -143,14 +135,15 @@
       });
       const button = (label, n, cls) => el("button", {type: "button", class: cls, onclick: () => { input.value = n; set(i.id, n); }}, label);
       return el("tr", {}, el("td", {}, el("b", {}, `${i.id} `), `(${i.points}) ${i.description}`),
-                el("td", {}, input, " ", button("0", 0, "zero"), button("full", i.points, "full")));
+                el("td", {}, input, " ", button("0", 0, "zero"), button("full", i.points, "full"), " ",
+                   el("span", {class: "itemscore", "data-team": team, "data-id": i.id})));
     });
     q.mistakes.forEach(m => {
       const box = el("input", {type: "checkbox", "data-team": team, "data-id": m.id});
       box.checked = v[m.id] === 1;
       box.addEventListener("change", () => set(m.id, box.checked ? 1 : 0));
       rows.push(el("tr", {}, el("td", {class: "mistake"}, el("b", {}, `${m.id} `),
-                `(−${m.deduction}${m.applies_to ? ", on " + m.applies_to : ""}) ${m.description}`), el("td", {}, el("label", {}, box, " mistake"))));
+                `(−${m.deduction}, caps ${m.applies_to}) ${m.description}`), el("td", {}, el("label", {}, box, " mistake"))));
     });
     const c = state.comments[team] = state.comments[team] || {};
     const area = el("textarea", {placeholder: "comment for the team", "data-team": team, "data-question": q.id});
@@ -161,32 +154,49 @@
   function teamCard(team, q) {
     const a = team.answers[q.id];
     const scoreEl = el("span", {class: "score"});
-    const refresh = () => { const s = score(team.team, q); scoreEl.textContent = `${fmt(s.points)} / ${q.points}${s.marked ? "" : " (not all marked)"}`; };
+    let card = null;
+    const refresh = () => {
+      const s = score(team.team, q);
+      scoreEl.textContent = shown(s, q.points);
+      if (card) card.querySelectorAll("span.itemscore").forEach(e => {  // an item capped by a ticked mistake
+        const v = s.item_scores[e.dataset.id], marked = (state.values[team.team] || {})[e.dataset.id];
+        e.textContent = v !== null && v !== marked ? `→ ${fmt(v)} after mistakes` : "";
+      });
+    };
     refresh();
     const where = !team.pdf ? el("div", {class: "notfound"}, "no readable theory PDF")
       : a && a.found ? el("div", {class: "where"}, `heading “${a.heading.text}” on page ${a.heading.page}; ${a.stripped} line${a.stripped === 1 ? "" : "s"} of the statement left out${a.note ? "; " + a.note : ""}`)
       : el("div", {class: "notfound"}, (a && a.note) || "not found");
-    return el("section", {class: "team", id: "team-" + team.team},
+    card = el("section", {class: "team", id: "team-" + team.team},
       el("h3", {}, team.team, el("span", {class: "where"}, team.pdf ? `${team.pdf}, ${team.n_pages} pages` : ""), scoreEl),
       team.problem ? el("div", {class: "problem"}, team.problem) : null,
       el("div", {class: "cols"},
         el("div", {}, where, a && a.found ? answerText(a) : null, premarkList((team.premarks || {})[q.id] || []), markRows(team.team, q, refresh)),
         pageImages(team, a)));
+    refresh();
+    return card;
   }
   function questionView(q) {
     const rubric = el("div", {class: "rubric"}, el("h2", {}, `${q.id} ${q.title} (${q.points} points)`),
       el("ul", {}, q.items.map(i => el("li", {}, `${i.id} (${i.points}): ${i.description}`)),
-        q.mistakes.map(m => el("li", {class: "mistake"}, `mistake ${m.id} (−${m.deduction}): ${m.description}`))));
+        q.mistakes.map(m => el("li", {class: "mistake"}, `mistake ${m.id} (−${m.deduction}, caps ${m.applies_to}): ${m.description}`))));
     return [rubric, TEAMS.map(t => teamCard(t, q))];
   }
   function totalsView() {
     const head = el("tr", {}, el("th", {}, "team"), RUBRIC.questions.map(q => el("th", {}, `${q.id} (${q.points})`)),
                     el("th", {}, `total (${RUBRIC.total})`));
-    const rows = TEAMS.map(t => el("tr", {}, el("td", {}, t.team), RUBRIC.questions.map(q => {
-      const s = score(t.team, q);
-      return el("td", {class: s.marked ? "" : "unmarked"}, fmt(s.points) + (s.marked ? "" : "?"));
-    }), el("td", {}, fmt(total(t.team).points) + (total(t.team).marked ? "" : "?"))));
-    return [el("p", {}, "“?”: not every item of the question is marked."), el("table", {class: "totals"}, head, rows)];
+    const rows = TEAMS.map(t => {
+      const r = total(t.team);
+      return el("tr", {}, el("td", {}, t.team), RUBRIC.questions.map(q => {
+        const s = r.questions[q.id];
+        return el("td", {class: s.marked ? "" : "unmarked", "data-team": t.team, "data-question": q.id},
+                  s.marked ? fmt(s.points) : `– (${fmt(s.earned)} so far)`);
+      }), el("td", {class: r.complete ? "" : "unmarked", "data-team": t.team, "data-question": "total"},
+             r.complete ? fmt(r.total) : "no total yet"));
+    });
+    return [el("p", {}, "“–”: not every item of the question is marked, so it has no score yet (and the team no total); " +
+                        "“so far” counts the items marked.  A ticked mistake caps the item it applies to."),
+            el("table", {class: "totals"}, head, rows)];
   }
   function render(view) {
     view = view || (location.hash.match(/q=([\w.]+)/) || [])[1] || DATA.questions[0];
@@ -217,13 +227,20 @@
   if (stored) { state = stored; status("marks restored from this browser"); }
   else if (DATA.initial_csv) { const res = importCsv(DATA.initial_csv); status(res.errors.length ? res.errors[0] : "marks from the file given to the grader"); }
   const selftest = (location.hash.match(/selftest=([\w-]+)/) || [])[1];
-  if (selftest) {  // tests: load a CSV as "Load marks" does, press one "full" button, export as "Download marks" does
+  if (selftest) {  // tests: load a CSV as "Load marks" does, press one "full" button, export as "Download marks" does,
+                   // read the totals view
     const bytes = Uint8Array.from(atob(selftest.replace(/-/g, "+").replace(/_/g, "/")), c => c.charCodeAt(0));
     const res = importCsv(new TextDecoder().decode(bytes));
     render(DATA.questions[0]);
     const full = document.querySelector("button.full");
     if (full) full.click();
     const out = document.getElementById("selftest-result");
-    out.textContent = JSON.stringify({errors: res.errors, clicked: full ? full.parentNode.querySelector("input").dataset : null, csv: toCsv()});
+    const clicked = full ? {...full.parentNode.querySelector("input").dataset} : null;
+    render("totals");
+    const totals = {};
+    document.querySelectorAll("table.totals td[data-team]").forEach(td => {
+      (totals[td.dataset.team] = totals[td.dataset.team] || {})[td.dataset.question] = td.textContent;
+    });
+    out.textContent = JSON.stringify({errors: res.errors, clicked, csv: toCsv(), totals});
   } else render();
 })();
