@@ -4,7 +4,8 @@ A team's PyTorch methods, written in the template's style (tests/student_solutio
 gradients cleared at one wrong place or another, are observed by the grader's own torch probes
 (grade/observe/pytorch.py: ``loss`` and ``update``, run in this process on the grader's inputs,
 no training) and judged with the grader's judges and diagnoses.  Each message must name what
-the code does, and never a call that the code makes.
+the code does, and never a call that the code makes.  The learning criterion's message (every
+``*.learns`` item) shows numbers that agree with its verdict, whatever the count of right digits.
 """
 
 import importlib.util
@@ -122,3 +123,27 @@ def test_a_missing_step_and_a_missing_backward_keep_their_own_messages(grader, t
     assert "although each has its gradient in .grad: call self.optimizer.step()" in failed["torch.backward_update"]
     failed = verdicts(grader, tmp_path, NO_BACKWARD)
     assert "call backward() on it" in failed["torch.loss"] and "zero_grad" not in failed["torch.loss"]
+
+
+@pytest.mark.parametrize("n", [300, 1000])
+def test_the_learning_message_cannot_contradict_its_verdict(n):
+    """Issue 26: "13% 16% ... above 16.0%" read as a contradiction (a rounded 15.7 %).  For every final count of right
+    digits, the numbers the message shows agree with the verdict."""
+    import re
+
+    import numpy as np
+
+    from grade.judge.common import learning
+
+    labels = np.arange(n) % 10
+    for right in range(n // 20, n // 4):
+        first, last = labels.copy(), labels.copy()
+        first[n // 20:] = (labels[n // 20:] + 1) % 10
+        last[right:] = (labels[right:] + 1) % 10
+        verdict = learning([first, last], labels, "x")
+        shown = [float(p) for p in re.search(r": ([\d.]+)% ([\d.]+)%;", verdict.message).groups()]
+        need, of, need_pct = re.search(r"at least (\d+) of (\d+) digits right \(([\d.]+)%\)", verdict.message).groups()
+        got = int(re.search(r"the last epoch got (\d+) right", verdict.message).group(1))
+        assert got == right and int(of) == n
+        passed = verdict.fraction == 1
+        assert passed == (got >= int(need)) == (shown[1] >= float(need_pct)), verdict.message
