@@ -89,7 +89,7 @@ def loss(ctx):
         reached.clear()
         try:
             output = ctx.call("_forward_pass(x)", net._forward_pass, x.clone())
-            if isinstance(output, torch.Tensor) and output.requires_grad:  # did backward() get to the output?
+            if isinstance(output, torch.Tensor) and output.grad_fn is not None:  # did backward() reach the output?
                 output.register_hook(lambda grad: reached.append(True))
             ctx.call(f"_backward_pass(y as {form}, output)", net._backward_pass, make(y.clone()), output)
             break
