@@ -10,7 +10,8 @@ from pathlib import Path
 from . import sandbox
 from .batch import grade_submissions
 from .items import POINTS_FILE, TableError
-from .report import InputError, apply_overrides, attach_theory, read_roster, write_reports
+from .moodle import moodle_scale
+from .report import InputError, apply_overrides, attach_theory, incomplete_theory, read_roster, write_reports
 
 
 def writable(folder):
@@ -36,6 +37,12 @@ def main(argv=None):
     parser.add_argument("--overrides", type=Path, help="TOML of points set by hand, each with its reason")
     parser.add_argument("--theory-marks", type=Path, help="the theory marks CSV the review page saved "
                         "(python -m grade.review): theory points join the totals, reports and moodle.csv")
+    parser.add_argument("--allow-incomplete", action="store_true", help="exit 0 although some teams' theory marks "
+                        "are incomplete (their theory, total and Moodle grade stay empty either way)")
+    parser.add_argument("--moodle-max", type=float, metavar="M", help="moodle.csv's grade out of M (Moodle's maximum "
+                        "grade) instead of raw points")
+    parser.add_argument("--weights", metavar="code=W,theory=W", help="with --moodle-max: the shares of code and "
+                        "theory in the grade (default: in proportion to their points)")
     args = parser.parse_args(argv)
     cwd = Path.cwd()
     out, cache = (cwd / args.out).resolve(), None if args.no_cache else (cwd / args.cache).resolve()
@@ -52,6 +59,9 @@ def main(argv=None):
         for given in (args.overrides, args.theory_marks):
             if given and not given.is_file():
                 raise InputError(f"{given}: no such file")
+        scale = moodle_scale(args.moodle_max, args.weights, theory=bool(args.theory_marks))
+        if (args.moodle_max is not None or args.weights) and not args.roster:
+            raise InputError("--moodle-max and --weights set the grade in moodle.csv: give --roster too")
     except (InputError, OSError) as err:
         parser.error(str(err))
     warning = sandbox.sandbox_warning()
@@ -65,16 +75,32 @@ def main(argv=None):
             apply_overrides(results, args.overrides)
         if args.theory_marks:
             attach_theory(results, args.theory_marks)
-        write_reports(results, out, roster)
+        write_reports(results, out, roster, scale)
     except (FileNotFoundError, ValueError, TableError, InputError) as err:  # MarksError, RubricError too
         parser.error(str(err))
-    width = min(max(len(r.name) for r in results), 40)
+    width = min(max(len(_shown(r.name)) for r in results), 40)
     for r in results:
         cached = f" (cached: {', '.join(r.cached_parts)})" if r.cached_parts else ""
-        print(f"{r.name[:40]:<{width}}  {r.total:g} / {r.max:g}  {r.seconds:.1f} s{cached}")
+        total = "-" if r.total is None else f"{r.total:g}"
+        print(f"{_shown(r.name):<{width}}  {total} / {r.max:g}  {r.seconds:.1f} s{cached}")
     print(f"wrote {os.path.relpath(out, cwd) if out.is_relative_to(cwd) else out}/grades.csv, grades.json, "
           f"timing.csv{', moodle.csv' if roster else ''} and one .md per submission ({time.perf_counter() - start:.1f} s)")
+    incomplete = incomplete_theory(results)
+    if incomplete:
+        print(f"{'WARNING' if args.allow_incomplete else 'ERROR'}: the theory marks of {len(incomplete)} team(s) are "
+              f"incomplete; their theory, total and Moodle grade are left empty:", file=sys.stderr)
+        for team, questions in incomplete:
+            print(f"  {_shown(team)}: not completely marked: {', '.join(questions)}", file=sys.stderr)
+        if not args.allow_incomplete:
+            print("finish the marks on the review page (python -m grade.review) and run again, or pass "
+                  "--allow-incomplete to accept the empty cells", file=sys.stderr)
+            return 1
     return 0
+
+
+def _shown(name):
+    """A submission's name for the console: printable, at most 40 characters."""
+    return "".join(c if c.isprintable() else "?" for c in name[:40])
 
 
 if __name__ == "__main__":

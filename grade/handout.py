@@ -19,7 +19,7 @@ handout is this answer with everything that is not the template's taken out, by 
   team comment, code cells lose their outputs and go through the rules above.
 
 Only the template's files and the modules they import are written, with the template's
-README and the requirements a student needs (``grade/handout_files/``), and the students' own
+README, requirements and .gitignore (``grade/handout_files/``), and the students' own
 checks (``check.py``, the public part of grade/, GitHub Classroom's workflow:
 grade/handout_checks.py): no tests,
 bench, theory, figures, nor any of the grader that would give answers away.
@@ -41,8 +41,9 @@ CHECK_PARTS = {"A.": "scratch", "B.": "torch", "C.": "keras"}  # the notebook's 
 
 TEMPLATE_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py")
 NOTEBOOK = "MNIST_classification.ipynb"
-COPY_AS_IS = ("LICENSE", ".gitignore")
-HANDOUT_FILES = Path(__file__).resolve().parent / "handout_files"  # the handout's own README.md and requirements.txt
+COPY_AS_IS = ("LICENSE",)
+HANDOUT_FILES = Path(__file__).resolve().parent / "handout_files"  # the handout's own README.md, requirements.txt...
+HANDOUT_NAMES = {"gitignore": ".gitignore"}  # ... and .gitignore, kept here without its dot (not this repository's)
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN (?P<kind>SOLUTION|ANSWER ONLY)(?P<init> \(init\))?[ \t]*$")
 END = re.compile(r"^(?P<indent>[ \t]*)# END (?P<kind>SOLUTION|ANSWER ONLY)[ \t]*$")
@@ -226,7 +227,7 @@ def build_handout(src=REPO, out=REPO / "build" / "handout"):
             shutil.copy2(src / name, out / name)
     handout_checks.write(out, src)
     for own in HANDOUT_FILES.iterdir():
-        shutil.copy2(own, out / own.name)
+        shutil.copy2(own, out / HANDOUT_NAMES.get(own.name, own.name))
     return out
 
 

@@ -18,7 +18,8 @@ from .items import POINTS_FILE, load_table, public_judgement
 GRADE = Path(__file__).resolve().parent
 SHIPPED = ["items.py", "data.py", "observations.py", "public.py", "pdftools.py",
            "judge/__init__.py", "judge/common.py", "judge/scratch.py", "judge/pytorch.py", "judge/keras_tf.py",
-           "judge/docs.py", "observe/harness.py", "observe/scratch.py", "observe/pytorch.py", "observe/keras_tf.py"]
+           "judge/docs.py", "judge/notebook.py", "judge/team_text.py",
+           "observe/harness.py", "observe/scratch.py", "observe/pytorch.py", "observe/keras_tf.py"]
 RESULTS = ".check-results.json"
 INIT = '''"""The public checks of problem set 1 (generated from the teaching assistant's grader): run ``python check.py``."""
 '''

@@ -1,22 +1,28 @@
 """Write the grades: grades.csv, grades.json, one Markdown report per team, timing.csv, and moodle.csv.
 
-The per-team report is written to be committed into the team's repository as feedback.  A
-teaching assistant's overrides (a small TOML file) and a roster (team folder -> members) come
-in through :func:`apply_overrides` and :func:`moodle_rows`; both fail loudly on names they do
-not know.
+The per-team report is written to be committed into the team's repository as feedback; every
+text a submission controls is escaped in it (grade/ta_io.py: md_text), and every CSV cell goes
+through one writer that keeps formulas out (ta_io.csv_cell).  A teaching assistant's overrides
+(a small TOML file), theory marks (the review page's CSV) and roster (team folder -> members,
+grade/moodle.py) come in through :func:`apply_overrides`, :func:`attach_theory` and
+``moodle_rows``; all fail loudly on names they do not know.  A team whose theory marks are
+incomplete has no total (None; an empty cell), never one that leaves the theory out.
 """
 
-import csv
 import hashlib
 import json
 import tomllib
 from pathlib import Path
 
 from .items import load_table
+from .moodle import MOODLE_COLUMNS, MoodleScale, moodle_rows, read_roster, write_moodle
+from .ta_io import InputError, md_text, write_csv
 
-
-class InputError(ValueError):
-    """An overrides or roster file that does not fit the grades (file, entry and reason named)."""
+__all__ = ["InputError", "MOODLE_COLUMNS", "apply_overrides", "attach_theory", "incomplete_theory", "markdown",
+           "moodle_rows", "read_roster", "report_filename", "write_reports"]
+NOTEBOOK_NOTE = ("The notebook items (`notebook.*`) are judged from the outputs saved in the notebook: the grader "
+                 "does not run it. Images too small to be a plot, execution counts out of order and progress lines "
+                 "whose epochs or numbers do not fit together are not counted.")
 
 
 def _fmt(x):
@@ -46,29 +52,44 @@ def apply_overrides(results, path):
             if not isinstance(spec, dict) or "points" not in spec or not str(spec.get("reason", "")).strip():
                 raise InputError(f"{path}: [{team}.\"{item_id}\"] needs points and a reason")
             v = r.items[item_id]
-            if not 0 <= spec["points"] <= v["max"]:
-                raise InputError(f"{path}: [{team}.\"{item_id}\"] points must lie in 0..{_fmt(v['max'])}; received "
+            if isinstance(spec["points"], bool) or not isinstance(spec["points"], (int, float)) \
+                    or not 0 <= spec["points"] <= v["max"]:
+                raise InputError(f"{path}: [{team}.\"{item_id}\"] points must be a number in 0..{_fmt(v['max'])}; received "
                                  f"{spec['points']!r}")
             v["message"] = (f"set to {_fmt(spec['points'])} by the teaching assistant: {spec['reason']} (the grader "
                             f"gave {_fmt(v['points'])}: {v['message']})")
             v["points"], v["override"] = float(spec["points"]), True
-        r.total = round(sum(v["points"] for v in r.items.values()), 4)
+        _retotal(r)
     return results
+
+
+def _retotal(r):
+    """The total: the code points, plus the theory points if marks are attached (None while they are incomplete)."""
+    code = round(sum(v["points"] for v in r.items.values()), 4)
+    theory = getattr(r, "theory", None)
+    r.total = code if theory is None else round(code + theory["total"], 4) if theory["complete"] else None
 
 
 def attach_theory(results, marks_path, rubric_path=None):
     """Add the TA's theory marks (the review page's CSV, grade/review/) to each result: ``r.theory``, and the total.
 
-    Every graded team must be in the file; the file is checked against the rubric (grade.review.read_marks).
+    The file is checked against the rubric (grade.review.read_marks); a team it lacks, or with rubric items left
+    unmarked, is incomplete (:func:`incomplete_theory`): its total is None until the marks are complete.
     """
     from .review import load_rubric, read_marks
     rubric = load_rubric(rubric_path)
     marks = read_marks(marks_path, rubric, teams=[r.name for r in results])
     for r in results:
         r.theory, r.rubric = marks[r.name], rubric
-        r.total = round(sum(v["points"] for v in r.items.values()) + r.theory["total"], 4)
         r.max = round(sum(v["max"] for v in r.items.values()) + r.theory["max"], 4)
+        _retotal(r)
     return results
+
+
+def incomplete_theory(results):
+    """``[(team, [questions not completely marked])]`` of the results with theory marks attached."""
+    return [(r.name, [q for q, v in r.theory["questions"].items() if not v["marked"]])
+            for r in results if getattr(r, "theory", None) and not r.theory["complete"]]
 
 
 def _theory_columns(results):
@@ -76,48 +97,51 @@ def _theory_columns(results):
     return [q["id"] for q in first.rubric["questions"]] if first else []
 
 
-def write_reports(results, out_dir, roster=None):
+def write_reports(results, out_dir, roster=None, scale=MoodleScale()):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     items = list(results[0].items) if results else list(load_table()[0])
     questions = _theory_columns(results)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["submission", *items, *(f"theory {q}" for q in questions), "total", "max"])
-        for r in results:
-            theory = [_fmt(r.theory["questions"][q]["points"]) for q in questions] if questions else []
-            w.writerow([r.name, *(_fmt(r.items[i]["points"]) for i in items), *theory, _fmt(r.total), _fmt(r.max)])
+    header = ["submission", *items, *(["code", *(f"theory {q}" for q in questions), "theory"] if questions else []),
+              "total", "max"]
+    rows = []
+    for r in results:
+        theory = []
+        if questions:
+            marks = r.theory["questions"]
+            theory = [round(sum(v["points"] for v in r.items.values()), 4),
+                      *(marks[q]["points"] if marks[q]["marked"] else None for q in questions),
+                      r.theory["total"] if r.theory["complete"] else None]
+        rows.append([r.name, *(r.items[i]["points"] for i in items), *theory, r.total, r.max])
+    write_csv(out / "grades.csv", header, rows)
     data = {r.name: {"items": {i: {"points": float(v["points"]), "max": float(v["max"]), "message": v["message"]}
                                for i, v in r.items.items()},
-                     "total": float(r.total), "max": float(r.max), "notes": r.notes,
+                     "total": None if r.total is None else float(r.total), "max": float(r.max), "notes": r.notes,
                      **({"theory": r.theory} if getattr(r, "theory", None) else {})} for r in results}
     (out / "grades.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    with open(out / "timing.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["submission", "seconds", "cached_parts"])
-        for r in results:
-            w.writerow([r.name, f"{r.seconds:.1f}", " ".join(r.cached_parts)])
+    write_csv(out / "timing.csv", ["submission", "seconds", "cached_parts"],
+              [[r.name, round(r.seconds, 1), " ".join(r.cached_parts)] for r in results])
     for r in results:
         (out / report_filename(r.name)).write_text(markdown(r), encoding="utf-8")
     if roster is not None:
-        rows = moodle_rows(results, roster)
-        with open(out / "moodle.csv", "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else MOODLE_COLUMNS)
-            w.writeheader()
-            w.writerows(rows)
+        write_moodle(out / "moodle.csv", results, roster, scale)
     return out
 
 
 def markdown(r):
     """The team's feedback: total, every item with its points and message, and what the grader noted."""
     table = load_table()[0]
-    lines = [f"# Problem set 1: feedback for {r.name}", "", f"**Total: {_fmt(r.total)} / {_fmt(r.max)} points**", ""]
-    lines += [f"> Note: {n}" for n in r.notes] + ([""] if r.notes else [])
+    code = sum(v["points"] for v in r.items.values())
+    total = (f"**Total: {_fmt(r.total)} / {_fmt(r.max)} points**" if r.total is not None else
+             f"**Total: not yet: the theory is not completely marked (code: {_fmt(code)} / "
+             f"{_fmt(sum(v['max'] for v in r.items.values()))} points)**")
+    lines = [f"# Problem set 1: feedback for {md_text(r.name, 200)}", "", total, ""]
+    lines += [f"> Note: {md_text(n, 2000)}" for n in r.notes] + ([""] if r.notes else [])
     lines += ["| item | points | what was checked | result |", "|---|---|---|---|"]
     for item, v in r.items.items():
-        msg = v["message"].replace("|", "\\|").replace("\n", " ")
         checks = table[item].checks.replace("|", "\\|") if item in table else ""
-        lines.append(f"| `{item}` | {_fmt(v['points'])} / {_fmt(v['max'])} | {checks} | {msg} |")
+        lines.append(f"| `{item}` | {_fmt(v['points'])} / {_fmt(v['max'])} | {checks} | {md_text(v['message'], 2000)} |")
+    lines += ["", NOTEBOOK_NOTE]
     if getattr(r, "theory", None):
         from .review import marks_markdown
         lines += ["", marks_markdown(r.theory, r.rubric)]
@@ -125,49 +149,3 @@ def markdown(r):
                   "decided outside it). Questions: open an issue in this repository and mention the teaching "
                   "assistant.", ""]
     return "\n".join(lines)
-
-
-MOODLE_COLUMNS = ["ID number", "Email address", "Full name", "Grade", "Feedback"]
-
-
-def read_roster(path):
-    """``{team: [{"name", "matriculation", "email"}]}`` from a CSV with the columns team, name, matriculation, email."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"team", "name", "matriculation", "email"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(f"{path}: the roster needs the columns team, name, matriculation, email; missing "
-                             f"{sorted(missing)} (found {reader.fieldnames})")
-        roster = {}
-        for n, row in enumerate(reader, start=2):
-            if not all(str(row.get(k) or "").strip() for k in ("team", "name", "email")):
-                raise InputError(f"{path}, line {n}: team, name and email must not be empty: {row}")
-            roster.setdefault(row["team"].strip(), []).append(
-                {k: row[k].strip() for k in ("name", "matriculation", "email")})
-    return roster
-
-
-def moodle_rows(results, roster):
-    """One row per student for Moodle's "Import grades from CSV" (identify users by ID number or email)."""
-    graded = {r.name: r for r in results}
-    unknown = sorted(set(graded) - set(roster))
-    if unknown:
-        raise InputError(f"the roster names no members for the graded submission(s) {unknown}")
-    rows = []
-    for team, members in roster.items():
-        r = graded.get(team)
-        if r is None:
-            feedback, grade = "no submission was graded for this team", ""
-        else:
-            lost = [f"{i} {_fmt(v['points'])}/{_fmt(v['max'])}" for i, v in r.items.items() if v["points"] < v["max"]]
-            grade = _fmt(r.total)
-            theory = ""
-            if getattr(r, "theory", None):
-                theory = f"Theory: {_fmt(r.theory['total'])} of {_fmt(r.theory['max'])}. "
-            feedback = (f"Team {team}: {grade} of {_fmt(r.max)} points. " + theory
-                        + (f"Points lost: {'; '.join(lost)}. " if lost else "")
-                        + "The full feedback is in your team's repository.")
-        for m in members:
-            rows.append({"ID number": m["matriculation"], "Email address": m["email"], "Full name": m["name"],
-                         "Grade": grade, "Feedback": feedback})
-    return rows

@@ -310,9 +310,9 @@ def test_each_item_is_declared_once_and_a_mismatch_stops_the_grader(tmp_path):
 
 
 def test_documents_too_large_or_outside_the_submission_are_refused_with_the_reason(tmp_path, monkeypatch):
-    from grade.judge import docs
+    from grade.judge import docs, notebook
     team = model_answer(tmp_path / "team")
-    monkeypatch.setattr(docs, "NOTEBOOK_MAX_BYTES", 1000)
+    monkeypatch.setattr(notebook, "NOTEBOOK_MAX_BYTES", 1000)
     obs = docs.observations(team, lambda folder: (True, "pdf"))
     assert re.search(r"MNIST_classification\.ipynb` is \d+ KB, more than the 1 KB the grader reads",
                      docs.executed(obs).message)

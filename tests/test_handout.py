@@ -95,3 +95,25 @@ def test_the_handout_notebook_is_valid_with_unique_cell_ids():
         nbformat.validate(nbformat.from_dict(out))
     ids = [c.get("id") for c in out["cells"]]
     assert None not in ids and len(set(ids)) == len(ids)
+
+
+def test_the_handouts_own_gitignore_and_readme_say_what_the_grader_holds(tmp_path):
+    """The handout's .gitignore is its own (what Python, Jupyter and check.py write), not this repository's; its
+    README names what the problem set asks to change, in agreement with the grader (torch.loss.bce_kept earns 0)."""
+    from pathlib import Path
+
+    from grade.handout import build_handout
+    from grade.handout_checks import RESULTS
+    from grade.items import load_table
+
+    root = Path(__file__).resolve().parents[1]
+    out = build_handout(root, tmp_path / "handout")
+    ignored = (out / ".gitignore").read_text().splitlines()
+    assert {"__pycache__/", ".ipynb_checkpoints/", RESULTS} <= set(ignored)
+    assert not [line for line in ignored if "theory" in line or "submissions" in line or "roster" in line]
+    readme = " ".join((out / "README.md").read_text().split())
+    assert load_table()[1]["torch.loss.bce_kept"][0] == 0
+    assert "the given `BCEWithLogitsLoss` (binary cross-entropy) is one of the things to change" in readme
+    assert "`NeuralNetworkTf` has three mistakes" in readme
+    assert "The settings in its parameter cell (learning rates, batch size, epochs) are yours to choose" in readme
+    assert "Please do not change anything else in the given code (" in readme

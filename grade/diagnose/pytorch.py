@@ -85,5 +85,33 @@ def backward_update(obs, verdict):
     if equals(expected_update(obs, factor=+lr)):
         return Verdict.fail("`_update_weights` has the wrong sign: p + eta grad climbs the loss; SGD subtracts it")
     if equals(expected_update(obs, factor=0.0)):
-        return Verdict.fail("`_update_weights` does not change the parameters: call self.optimizer.step()")
+        cleared = obs["update"].get("grads_cleared")
+        if cleared:
+            return Verdict.fail("`_update_weights` does not change the parameters: it clears the gradients "
+                                "(zero_grad()) before optimizer.step() uses them, so the step has nothing to apply; "
+                                "clear them before the backward pass (at the start of `_backward_pass`) or after "
+                                "step()")
+        if cleared is False:
+            return Verdict.fail("`_update_weights` does not change the parameters although each has its gradient "
+                                "in .grad: call self.optimizer.step(), on the optimizer built over the network's "
+                                "parameters")
+        return Verdict.fail("`_update_weights` does not change the parameters: optimizer.step() is not called, or "
+                            "the gradients are cleared (zero_grad()) before it uses them")
     return None
+
+
+@refine("torch.loss")
+@refine("torch.backward_update")
+def cleared_after_backward(obs, verdict):
+    """`_backward_pass` ran backward() through the output, yet the parameters end without gradients."""
+    got = obs["loss"]
+    if obs.error("loss") or not got.get("backward_reached_output"):
+        return None
+    empty = all(m or not np.any(g) for m, g in zip(got.get("missing") or [], got.get("grads") or []))
+    if not empty:
+        return None
+    return Verdict.fail("`_backward_pass` calls backward() (the gradient reaches the forward pass's output), but "
+                        "afterwards no parameter has a gradient: they are cleared after the backward pass "
+                        "(zero_grad() after loss.backward()); clear them before it, so that `_update_weights` has "
+                        "gradients to apply")
+

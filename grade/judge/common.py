@@ -99,9 +99,11 @@ def learning(predictions, labels, what):
             for p in predictions]
     n = len(labels)
     threshold = chance_threshold(n)
-    shown = " ".join(f"{a:.0%}" for a in accs) or "none"
+    shown = " ".join(f"{a:.1%}" for a in accs) or "none"
+    last = f"; the last epoch got {round(accs[-1] * n)} right" if accs else ""
     facts = (f"training accuracy after each of {len(accs)} epoch(s) ({what}): {shown}; guessing gives 10%, and "
-             f"above {threshold:.1%} on {n} digits is significantly better (binomial test, p < 0.001)")
+             f"at least {round(threshold * n)} of {n} digits right ({threshold:.1%}) is significantly better "
+             f"(binomial test, p < 0.001){last}")
     if not accs or not all(map(math.isfinite, accs)) or accs[-1] < threshold:
         return Verdict.fail(f"the network does not learn: {facts}")
     if not (accs[-1] > accs[0] or accs[-1] >= 0.99):

@@ -82,12 +82,15 @@ def loss(ctx):
     net = network(ctx)
     x = tensor("torch.X", ctx).reshape(len(ctx.inputs["torch.X"]), -1)
     y = tensor("torch.Y", ctx)
-    first = None
+    first, reached = None, []
     for form, make in TARGETS:
         for p in net.parameters():
             p.grad = None
+        reached.clear()
         try:
             output = ctx.call("_forward_pass(x)", net._forward_pass, x.clone())
+            if isinstance(output, torch.Tensor) and output.grad_fn is not None:  # did backward() reach the output?
+                output.register_hook(lambda grad: reached.append(True))
             ctx.call(f"_backward_pass(y as {form}, output)", net._backward_pass, make(y.clone()), output)
             break
         except ProbeError as err:
@@ -96,7 +99,8 @@ def loss(ctx):
         raise first
     grads = [None if p.grad is None else as_array(p.grad, "grad") for p in parameters(net)]
     return {"form": form, "first_error": None if first is None else first.record,
-            "grads": [np.zeros(0) if g is None else g for g in grads], "missing": [g is None for g in grads]}
+            "grads": [np.zeros(0) if g is None else g for g in grads], "missing": [g is None for g in grads],
+            "backward_reached_output": bool(reached)}
 
 
 def update(ctx):
@@ -107,7 +111,8 @@ def update(ctx):
         if m.bias is not None:
             m.bias.grad = tensor(f"torch.Gb{l}", ctx, m.bias.dtype)
     ctx.call("_update_weights()", net._update_weights)
-    return {"params": [as_array(p, "parameter") for p in parameters(net)]}
+    return {"params": [as_array(p, "parameter") for p in parameters(net)],
+            "grads_cleared": all(p.grad is None or not bool(p.grad.any()) for p in parameters(net))}
 
 
 def predict(ctx):

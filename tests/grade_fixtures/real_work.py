@@ -9,18 +9,17 @@ team's details in a markdown cell under the title.
 """
 
 import base64
+import io
 import json
 import shutil
 from pathlib import Path
+
+from matplotlib.figure import Figure
 
 from student_solution import paste_solution
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "tests" / "course_template"
-PNG = base64.b64encode(bytes.fromhex(  # a 1 x 1 PNG: what matters is that the output is an image
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082")).decode()
-
 KERAS_2023 = '''import tensorflow as tf
 tf.config.run_functions_eagerly(True)
 
@@ -129,19 +128,34 @@ def _stream(text):
     return {"output_type": "stream", "name": "stdout", "text": text}
 
 
-def _plot(count):
-    return {"output_type": "display_data", "metadata": {}, "data": {"image/png": PNG, "text/plain": "<Figure>"}}
+def _plot(train, val):
+    """The figure a student's ``plt.plot(history['accuracy']); plt.plot(history['val_accuracy'])`` shows inline."""
+    fig = Figure(figsize=(6.4, 4.8))
+    ax = fig.subplots()
+    ax.plot(train, label="training")
+    ax.plot(val, label="validation")
+    ax.set_xlabel("epoch")
+    ax.legend()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=72)
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(png.getvalue()).decode(), "text/plain": "<Figure size 640x480>"}}
 
 
 def notebook_2023():
     """The course's notebook, run by a team: their details under the title, the template's printing, three plots."""
-    scratch = "".join(f"Epoch: {e}, Training Time: {0.61 * e:.2f}s, Training Accuracy: {min(30 + e, 99):.2f}%, "
-                      f"Validation Accuracy: {min(25 + e, 88):.2f}%\n" for e in range(1, 51))
+    epochs = range(1, 51)
+    curves = {"scratch": ([min(30 + e, 99) for e in epochs], [min(25 + e, 88) for e in epochs]),
+              "torch": ([min(11 + e, 74) for e in epochs], [min(10 + e, 70) for e in epochs]),
+              "keras": ([40 + e // 2 for e in epochs], [38 + e // 2 for e in epochs])}
+    (s_train, s_val), (t_train, t_val), (k_train, k_val) = curves.values()
+    scratch = "".join(f"Epoch: {e}, Training Time: {0.61 * e:.2f}s, Training Accuracy: {s_train[e - 1]:.2f}%, "
+                      f"Validation Accuracy: {s_val[e - 1]:.2f}%\n" for e in epochs)
     torch = "".join(f"Epoch: {e}, Training Time: {1.1 * e:.2f}s, Learning Rate: 1.5, Training Accuracy: "
-                    f"{min(11 + e, 74):.2f}%, Validation Accuracy: {min(10 + e, 70):.2f}%\n" for e in range(1, 51))
+                    f"{t_train[e - 1]:.2f}%, Validation Accuracy: {t_val[e - 1]:.2f}%\n" for e in epochs)
     keras = "".join(f"Epoch {e}/50\n1000/1000 [==============================] - 3s 3ms/step - loss: 1.2345 - "
-                    f"accuracy: 0.{40 + e // 2:02d}00 - val_loss: 1.3456 - val_accuracy: 0.{38 + e // 2:02d}00\n"
-                    for e in range(1, 51))
+                    f"accuracy: 0.{k_train[e - 1]:02d}00 - val_loss: 1.3456 - val_accuracy: 0.{k_val[e - 1]:02d}00\n"
+                    for e in epochs)
     cells = [
         _cell("markdown", "# Deep Learning E1394: Problem set 1 - MNIST classification"),
         _cell("markdown", "**Team 7**\n\n* Ada Lovelace, 1234567\n* Alan Turing, 7654321"),
@@ -150,15 +164,15 @@ def notebook_2023():
         _cell("markdown", "## A. Neural network from scratch"),
         _cell("code", "history = nn.fit(x_train, y_train, x_val, y_val)", 5, [_stream(scratch)]),
         _cell("code", "'''TODO: plot accuracy on train and validation set over epochs'''\n"
-                      "plt.plot(history['accuracy'])\nplt.plot(history['val_accuracy'])", 6, [_plot(6)]),
+                      "plt.plot(history['accuracy'])\nplt.plot(history['val_accuracy'])", 6, [_plot(*curves["scratch"])]),
         _cell("markdown", "## B. PyTorch"),
         _cell("code", "history = torch_nn.fit(train_loader, val_loader)", 9, [_stream(torch)]),
-        _cell("code", "plt.plot(history['accuracy'])\nplt.plot(history['val_accuracy'])", 10, [_plot(10)]),
+        _cell("code", "plt.plot(history['accuracy'])\nplt.plot(history['val_accuracy'])", 10, [_plot(*curves["torch"])]),
         _cell("markdown", "## C. TensorFlow"),
         _cell("code", "history = tf_nn.compile_and_fit(x_train, y_train, epochs=50, "
                       "learning_rate=TimeBasedLearningRate(10), validation_data=(x_val, y_val))", 13, [_stream(keras)]),
         _cell("code", "plt.plot(history.history['accuracy'])\nplt.plot(history.history['val_accuracy'])", 14,
-              [_plot(14)]),
+              [_plot(*curves["keras"])]),
     ]
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
 
