@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import sandbox
 from .batch import grade_submissions
+from .collect import COLLECTED, graded_commit
 from .items import POINTS_FILE, TableError
 from .report import InputError, apply_overrides, attach_theory, read_roster, write_reports
 
@@ -54,6 +55,8 @@ def main(argv=None):
                 raise InputError(f"{given}: no such file")
     except (InputError, OSError) as err:
         parser.error(str(err))
+    # grade.collect's record beside the folders is not a submission (``submissions/*`` takes it along)
+    args.submissions = [p for p in args.submissions if not (p.name == COLLECTED and p.is_file())]
     warning = sandbox.sandbox_warning()
     if warning:
         print(f"WARNING: {warning}", file=sys.stderr, flush=True)
@@ -61,6 +64,8 @@ def main(argv=None):
     try:
         results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
                                     progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+        for r in results:
+            r.collected = graded_commit(r.folder)  # the commit grade.collect wrote there (None: not collected)
         if args.overrides:
             apply_overrides(results, args.overrides)
         if args.theory_marks:

@@ -83,10 +83,12 @@ def write_reports(results, out_dir, roster=None):
     questions = _theory_columns(results)
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["submission", *items, *(f"theory {q}" for q in questions), "total", "max"])
+        commit = ["commit"] if any(getattr(r, "collected", None) is not None for r in results) else []
+        w.writerow(["submission", *items, *(f"theory {q}" for q in questions), "total", "max", *commit])
         for r in results:
             theory = [_fmt(r.theory["questions"][q]["points"]) for q in questions] if questions else []
-            w.writerow([r.name, *(_fmt(r.items[i]["points"]) for i in items), *theory, _fmt(r.total), _fmt(r.max)])
+            w.writerow([r.name, *(_fmt(r.items[i]["points"]) for i in items), *theory, _fmt(r.total), _fmt(r.max),
+                        *([_graded_commit(r)[0]] if commit else [])])
     data = {r.name: {"items": {i: {"points": float(v["points"]), "max": float(v["max"]), "message": v["message"]}
                                for i, v in r.items.items()},
                      "total": float(r.total), "max": float(r.max), "notes": r.notes,
@@ -112,6 +114,8 @@ def markdown(r):
     """The team's feedback: total, every item with its points and message, and what the grader noted."""
     table = load_table()[0]
     lines = [f"# Problem set 1: feedback for {r.name}", "", f"**Total: {_fmt(r.total)} / {_fmt(r.max)} points**", ""]
+    if getattr(r, "collected", None) is not None:
+        lines += [_graded_commit(r)[1], ""]
     lines += [f"> Note: {n}" for n in r.notes] + ([""] if r.notes else [])
     lines += ["| item | points | what was checked | result |", "|---|---|---|---|"]
     for item, v in r.items.items():
@@ -125,6 +129,17 @@ def markdown(r):
                   "decided outside it). Questions: open an issue in this repository and mention the teaching "
                   "assistant.", ""]
     return "\n".join(lines)
+
+
+def _graded_commit(r):
+    """``(commit for grades.csv, line for the report)`` from grade.collect's record (grade.collect.graded_commit)."""
+    row = r.collected
+    if not row:
+        return "unknown", "**Graded commit: unknown** (collected.csv beside the submission does not record it)"
+    after = row["commits_after"]
+    later = "" if after == "0" else f"; later commits not graded: {after}"
+    return row["commit"], (f"**Graded commit:** `{row['commit']}` of {row['repository']} (committed "
+                           f"{row['committed']} by the committer's clock{later})")
 
 
 MOODLE_COLUMNS = ["ID number", "Email address", "Full name", "Grade", "Feedback"]
