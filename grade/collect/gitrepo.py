@@ -177,7 +177,7 @@ def extract(repo, commit, dest, limits):
     root = os.path.realpath(dest)
     proc = subprocess.Popen(["git", *_SAFE, f"--git-dir={repo}", "archive", "--format=tar", commit],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env())
-    written, lfs = 0, []
+    written, lfs, done = 0, [], False
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
             for member in tar:
@@ -187,10 +187,14 @@ def extract(repo, commit, dest, limits):
                                        f"file, {limits.max_total / MiB:g} MB in all)")
                 if _write_member(tar, member, dest, root):
                     lfs.append(member.name)
+        rest = proc.stdout.read(MiB)  # what follows the end-of-archive blocks: the record's zero padding only
+        if rest.strip(b"\0") or proc.stdout.read(1):
+            raise CollectError("git archive wrote something after the end of the archive")
+        done = True
     except (tarfile.TarError, OSError) as err:
         raise CollectError(f"cannot write the tree: {err}") from None
     finally:
-        if proc.poll() is None:
+        if not done:
             proc.kill()
         proc.stdout.close()
         stderr = proc.stderr.read().decode(errors="replace").strip()

@@ -1,0 +1,300 @@
+"""grade.collect: each team's repository as it stood at the deadline, from local bare repositories as the remotes.
+
+Every remote is a bare repository reached by a ``file://`` URL (no network): a template
+repository holding the course template, and per team a repository that starts, as GitHub
+Classroom makes it, with a fresh commit of the template's tree, then the team's commits (the
+solution pasted into the template as students write it).  Checked against git itself (the
+files written are the blobs of the commit's tree) and against what was pushed:
+
+* the starter commit only is "not submitted" (with --template: by its tree; without: the first commit);
+* a normal submission is the commit's tree exactly (no .git; its .gitattributes change nothing);
+* pushes after the recorded commit, even dated before it by the student's clock, are not collected;
+* a submodule is an empty folder, nothing fetched; symbolic links and odd names are kept;
+* a file or tree over the limits, a missing repository, a URL that is not a repository, a commit
+  that does not exist: that team is refused with the reason, nothing written for it, the others are;
+* an existing folder, an unknown or duplicate team stop before anything is written;
+* end to end: collect, then ``python -m grade`` names the commit in the report and in grades.csv.
+"""
+
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grade.collect import COLUMNS, Limits, TeamError, assign, collect, read_commits, read_roster_keys, source
+from grade.collect.gitrepo import MiB
+from grade_fixtures.mutants import model_answer
+from student_solution import paste_solution
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = {p.name: p.read_bytes() for p in (ROOT / "tests" / "course_template").iterdir() if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def git_identity(tmp_path, monkeypatch):
+    """Git as on a fresh machine: no global or system configuration, a student's name on the commits."""
+    (tmp_path / "gitconfig").write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{who}_NAME", "A Student")
+        monkeypatch.setenv(f"GIT_{who}_EMAIL", "student@example.org")
+
+
+def git(*args, cwd=None, **env):
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+class Remote:
+    """A repository on the 'server' (bare, reached by file://) and the working clone its owners push from."""
+
+    def __init__(self, root, name, files, message="Initial commit"):
+        self.bare, self.work = root / "remotes" / f"{name}.git", root / "work" / name
+        git("init", "-q", "--bare", "-b", "main", str(self.bare))
+        git("init", "-q", "-b", "main", str(self.work))
+        git("remote", "add", "origin", str(self.bare), cwd=self.work)
+        self.starter = self.commit(files, message)
+
+    url = property(lambda self: f"file://{self.bare}")
+
+    def commit(self, files, message, date=None):
+        for name, data in files.items():
+            path = self.work / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
+        git("add", "-A", cwd=self.work)
+        dates = {"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date} if date else {}
+        git("commit", "-q", "--allow-empty", "-m", message, cwd=self.work, **dates)
+        git("push", "-q", "origin", "main", cwd=self.work)
+        return git("rev-parse", "HEAD", cwd=self.work)
+
+
+def solved(tmp_path, name="solved"):
+    """The network files of the template with the team's solution pasted in, as students write it."""
+    folder = tmp_path / "paste" / name
+    folder.mkdir(parents=True)
+    for file, data in TEMPLATE.items():
+        (folder / file).write_bytes(data)
+    paste_solution(folder)
+    return {f: (folder / f).read_bytes() for f in TEMPLATE if (folder / f).read_bytes() != TEMPLATE[f]}
+
+
+def team(tmp_path, name, work=True):
+    """A team repository made from the template (a fresh starter commit of its tree), with or without work pushed."""
+    remote = Remote(tmp_path, name, TEMPLATE)
+    if work:
+        remote.commit(solved(tmp_path, name), "scratch and pytorch networks")
+    return remote
+
+
+@pytest.fixture
+def template(tmp_path):
+    return Remote(tmp_path, "template", TEMPLATE, message="Starter code")
+
+
+def blobs(remote, commit):
+    """``{path: bytes}`` of the commit's tree, as git stores it (the independent reference)."""
+    listing = git("ls-tree", "-r", "-z", "--full-tree", commit, cwd=remote.work).split("\0")
+    return {line.split("\t", 1)[1]: subprocess.run(["git", "cat-file", "blob", line.split()[2]], cwd=remote.work,
+                                                   capture_output=True, check=True).stdout
+            for line in listing if line and " blob " in line}
+
+
+def folder_files(folder):
+    out = {}
+    for p in sorted(Path(folder).rglob("*")):
+        rel = str(p.relative_to(folder))
+        out[rel] = ("link", os.readlink(p)) if p.is_symlink() else p.read_bytes() if p.is_file() else None
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def run_collect(teams, out, **kw):
+    return collect({name: source(url) for name, url in teams.items()}, out, progress=lambda msg: None, **kw)
+
+
+def test_a_submission_is_its_commits_tree_and_the_starter_commit_alone_is_not_submitted(tmp_path, template):
+    done, idle = team(tmp_path, "team01"), team(tmp_path, "team02", work=False)
+    head = git("rev-parse", "HEAD", cwd=done.work)
+    rows = run_collect({"team01": done.url, "team02": idle.url}, tmp_path / "submissions", template=template.url)
+    assert folder_files(tmp_path / "submissions" / "team01") == blobs(done, head)
+    assert not (tmp_path / "submissions" / "team01" / ".git").exists()
+    assert rows["team01"]["status"] == "collected" and rows["team01"]["commit"] == head
+    assert rows["team01"]["commit_from"] == "HEAD as cloned" and rows["team01"]["commits_after"] == 0
+    # team02's starter commit is not the template's commit (Classroom makes a fresh one), but its tree is
+    assert idle.starter != git("rev-parse", "HEAD", cwd=template.work)
+    assert rows["team02"]["status"] == "not submitted" and "tree is one of the template's" in rows["team02"]["note"]
+    assert not (tmp_path / "submissions" / "team02").exists()
+    with open(tmp_path / "submissions" / "collected.csv", newline="") as fh:
+        written = list(csv.DictReader(fh))
+    assert list(written[0]) == COLUMNS and [r["team"] for r in written] == ["team01", "team02"]
+    assert written[0]["commit"] == head and written[0]["committer_date (student's clock)"] == git(
+        "show", "-s", "--format=%cI", head, cwd=done.work)
+    # without --template only the repository's first commit counts as the starter commit
+    rows = run_collect({"team02": idle.url}, tmp_path / "again")
+    assert rows["team02"]["status"] == "not submitted" and "repository's first" in rows["team02"]["note"]
+
+
+def test_pushes_after_the_recorded_commit_are_left_out_whatever_date_they_claim(tmp_path):
+    remote = team(tmp_path, "team03")
+    recorded = git("rev-parse", "HEAD", cwd=remote.work)
+    remote.commit({"late.py": "print('after the deadline')\n"}, "late work", date="2026-01-01T12:00:00+00:00")
+    backdated = remote.commit({"network_scratch.py": "# rewritten\n"}, "backdated", date="2020-01-01T00:00:00+00:00")
+    commits = tmp_path / "commits.csv"
+    commits.write_text(f"team,commit\nteam03,{recorded}\n")
+    teams = {"team03": source(remote.url)}
+    rows = collect(teams, tmp_path / "submissions", read_commits(commits, teams), "commits.csv", progress=lambda m: None)
+    row = rows["team03"]
+    assert row["commit"] == recorded and row["commits_after"] == 2 and row["commit_from"] == "commit file commits.csv"
+    assert "2 commit(s) on main after it" in row["note"], row
+    assert row["status"] == "collected", row
+    assert folder_files(tmp_path / "submissions" / "team03") == blobs(remote, recorded)
+    assert git("show", "-s", "--format=%cI", backdated, cwd=remote.work) == "2020-01-01T00:00:00+00:00"
+    # HEAD as cloned takes the backdated commit: the student's clock decides nothing
+    rows = run_collect({"team03": remote.url}, tmp_path / "head")
+    assert rows["team03"]["commit"] == backdated and rows["team03"]["committer_date (student's clock)"].startswith("2020")
+
+
+def test_a_submodule_is_an_empty_folder_and_links_odd_names_and_attributes_are_kept(tmp_path):
+    inner = Remote(tmp_path, "library", {"secret.py": "SECRET = 1\n"})
+    remote = team(tmp_path, "team04")
+    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", inner.url, "lib", cwd=remote.work)
+    (remote.work / "inside").symlink_to("network_scratch.py")
+    (remote.work / "outside").symlink_to("/etc/passwd")
+    files = {"odd name\nwith newline.py": "x = 1\n", "-leading dash.txt": "y\n", "ünïcödé.md": "z\n",
+             ".gitattributes": "*.py export-ignore\n*.md text eol=crlf\nsub.txt export-subst\n",
+             "sub.txt": "$Format:%H$\n", "big.bin": "version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 9\n"}
+    head = remote.commit(files, "odd things")
+    rows = run_collect({"team04": remote.url}, tmp_path / "submissions")
+    folder = tmp_path / "submissions" / "team04"
+    assert rows["team04"]["status"] == "collected", rows["team04"]
+    got = folder_files(folder)
+    expected = blobs(remote, head)
+    expected.update({"inside": ("link", "network_scratch.py"), "outside": ("link", "/etc/passwd")})
+    assert got == expected  # *.py not left out, no CRLF, $Format$ not expanded, the links as they are
+    assert (folder / "lib").is_dir() and not any((folder / "lib").iterdir())
+    note = rows["team04"]["note"]
+    assert "submodule lib not fetched" in note and "LFS pointer big.bin" in note
+    assert "2 symbolic link(s) kept, 1 leading outside the submission ('outside'" in note
+
+
+def test_too_large_is_refused_with_its_size_before_anything_is_written_and_the_others_are_collected(tmp_path):
+    big, whole, fine = team(tmp_path, "team05"), team(tmp_path, "team06"), team(tmp_path, "team07")
+    big.commit({"model.bin": os.urandom(3 * MiB // 2)}, "saved the model")
+    whole.commit({f"part{i}.bin": os.urandom(MiB // 2) for i in range(5)}, "data")
+    rows = run_collect({"team05": big.url, "team06": whole.url, "team07": fine.url}, tmp_path / "submissions",
+                       limits=Limits(max_file=MiB, max_total=2 * MiB))
+    assert rows["team05"]["status"] == "refused"
+    assert "the file 'model.bin' is 1.5 MB, over the limit of 1 MB a file" in rows["team05"]["note"]
+    assert rows["team06"]["status"] == "refused" and "over the limit of 2 MB" in rows["team06"]["note"]
+    assert rows["team07"]["status"] == "collected", rows["team07"]
+    assert sorted(os.listdir(tmp_path / "submissions")) == ["collected.csv", "team07"]
+
+
+def test_the_default_limits_are_the_ones_the_readme_states():
+    text = (ROOT / "grade" / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"refused with its size beyond (\d+) MB a file or (\d+) MB in all", text)
+    assert m, "grade/README.md states the default limits of python -m grade.collect"
+    assert (int(m.group(1)) * MiB, int(m.group(2)) * MiB) == (Limits().max_file, Limits().max_total)
+
+
+def test_a_missing_repository_a_non_repository_and_a_missing_commit_are_refused_each_with_its_reason(tmp_path):
+    ok, other = team(tmp_path, "team08"), team(tmp_path, "team09")
+    plain = tmp_path / "just-a-folder"
+    plain.mkdir()
+    (plain / "README.md").write_text("not a repository\n")
+    teams = {"team08": source(ok.url), "team09": source(other.url), "team10": source(f"file://{tmp_path}/nowhere.git"),
+             "team11": source(f"file://{plain}")}
+    commits = {"team08": git("rev-parse", "HEAD", cwd=ok.work), "team09": "0123456789abcdef0123456789abcdef01234567",
+               "team10": "abcdef0", "team11": "abcdef0"}
+    rows = collect(teams, tmp_path / "submissions", commits, "commits.csv", progress=lambda m: None)
+    assert rows["team08"]["status"] == "collected"
+    assert rows["team09"]["status"] == "refused" and "commit 0123456789abcdef0123456789abcdef01234567 is not in the " \
+                                                     "repository" in rows["team09"]["note"]
+    for t in ("team10", "team11"):
+        assert rows[t]["status"] == "refused" and f"cannot clone {teams[t].location}" in rows[t]["note"]
+        assert "does not appear to be a git repository" in rows[t]["note"]
+    assert sorted(os.listdir(tmp_path / "submissions")) == ["collected.csv", "team08"]
+    with pytest.raises(TeamError, match="neither a folder nor a git URL"):
+        source("ext::sh -c touch% /tmp/pwned")
+    with pytest.raises(TeamError, match="not a git repository"):
+        source(str(plain))
+
+
+def test_an_existing_folder_is_not_overwritten_without_force(tmp_path):
+    remote = team(tmp_path, "team12")
+    out = tmp_path / "submissions"
+    (out / "team12").mkdir(parents=True)
+    (out / "team12" / "mine.txt").write_text("the TA's own file\n")
+    with pytest.raises(TeamError, match="already holds a folder for: team12"):
+        run_collect({"team12": remote.url}, out)
+    assert os.listdir(out) == ["team12"] and os.listdir(out / "team12") == ["mine.txt"]
+    rows = run_collect({"team12": remote.url}, out, force=True)
+    assert rows["team12"]["status"] == "collected" and not (out / "team12" / "mine.txt").exists()
+
+
+def test_team_names_come_from_the_roster_and_misfits_stop_with_the_list(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("team,name,matriculation,email\nteam07,Ann,1,a@x\nteam07,Bob,2,b@x\nTeam 08,Cy,3,c@x\n")
+    keys = read_roster_keys(roster)
+    found = assign([source("https://github.com/course/ps1-team07.git"), source("https://github.com/course/ps1-team-08")],
+                   keys)
+    assert {t: s.name for t, s in found.items()} == {"team07": "ps1-team07", "Team 08": "ps1-team-08"}
+    with pytest.raises(TeamError) as err:
+        assign([source("https://github.com/course/ps1-team07"), source("https://github.com/course/ps1-team07-copy"),
+                source("https://github.com/other/team07"), source("https://github.com/course/ps1-team99")], keys)
+    assert "ps1-team99: no team of the roster" in str(err.value)
+    assert "team team07: several repositories (https://github.com/course/ps1-team07, " in str(err.value)
+    mapped = tmp_path / "mapped.csv"
+    mapped.write_text("team,name,matriculation,email,repository\n7,Ann,1,a@x,ps1-alpha\n8,Cy,3,c@x,ps1-beta\n")
+    found = assign([source("https://github.com/course/ps1-alpha"), source("https://github.com/course/ps1-beta")],
+                   read_roster_keys(mapped))
+    assert {t: s.name for t, s in found.items()} == {"7": "ps1-alpha", "8": "ps1-beta"}
+    commits = tmp_path / "commits.csv"
+    commits.write_text("team,commit\n7,abcdef0\n9,abcdef1\n")
+    with pytest.raises(TeamError, match="line 3: team '9' is no team's repository"):
+        read_commits(commits, found)
+
+
+def test_no_hook_runs_while_collecting(tmp_path):
+    remote = team(tmp_path, "team13")
+    hooks, marker = tmp_path / "hooks", tmp_path / "hook-ran"
+    hooks.mkdir()
+    for name in ("reference-transaction", "post-checkout", "post-merge"):
+        (hooks / name).write_text(f"#!/bin/sh\necho {name} >> {marker}\n")
+        (hooks / name).chmod(0o755)
+    (tmp_path / "gitconfig").write_text(f"[core]\n\thooksPath = {hooks}\n")
+    git("clone", "-q", "--bare", remote.url, str(tmp_path / "probe.git"))
+    assert marker.exists(), "the hook would run in a plain clone"  # so its absence below means something
+    marker.unlink()
+    rows = run_collect({"team13": remote.url}, tmp_path / "submissions")
+    assert rows["team13"]["status"] == "collected" and not marker.exists()
+
+
+@pytest.mark.slow
+def test_collect_then_grade_names_the_commit_in_the_report_and_grades_csv(tmp_path):
+    answer = model_answer(tmp_path / "answer")
+    remote = Remote(tmp_path, "ps1-team01", TEMPLATE)
+    head = remote.commit({str(p.relative_to(answer)): p.read_bytes() for p in answer.rglob("*") if p.is_file()}, "done")
+    url_list = tmp_path / "repositories.txt"
+    url_list.write_text(f"# the team repositories\n{remote.url}\n")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("team,name,matriculation,email\nteam01,Ann,1,a@x\nteam02,Bob,2,b@x\n")
+    proc = subprocess.run([sys.executable, "-m", "grade.collect", "--urls", str(url_list), "--roster", str(roster),
+                           "--out", str(tmp_path / "submissions")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 collected, 1 no repository" in proc.stdout and "HEAD as cloned" in proc.stderr
+    submissions = sorted(str(p) for p in (tmp_path / "submissions").iterdir())  # as the shell expands submissions/*
+    proc = subprocess.run([sys.executable, "-m", "grade", *submissions, "--no-cache", "--out", str(tmp_path / "grades"),
+                           "--roster", str(roster)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    report = (tmp_path / "grades" / "team01.md").read_text()
+    assert f"**Graded commit:** `{head}` of {remote.url}" in report and "33 / 33" in report
+    with open(tmp_path / "grades" / "grades.csv", newline="") as fh:
+        (row,) = csv.DictReader(fh)
+    assert row["submission"] == "team01" and row["commit"] == head and row["total"] == "33"
