@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from grade.collect import COLUMNS, Limits, TeamError, assign, collect, read_commits, read_roster_keys, source
+from grade.collect.feedback import return_reports
 from grade.collect.gitrepo import MiB
 from grade_fixtures.mutants import model_answer
 from student_solution import paste_solution
@@ -63,7 +64,7 @@ class Remote:
 
     url = property(lambda self: f"file://{self.bare}")
 
-    def commit(self, files, message, date=None):
+    def commit(self, files, message, date=None, force=False):
         for name, data in files.items():
             path = self.work / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +72,7 @@ class Remote:
         git("add", "-A", cwd=self.work)
         dates = {"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date} if date else {}
         git("commit", "-q", "--allow-empty", "-m", message, cwd=self.work, **dates)
-        git("push", "-q", "origin", "main", cwd=self.work)
+        git("push", "-q", *["--force"][:force], "origin", "main", cwd=self.work)
         return git("rev-parse", "HEAD", cwd=self.work)
 
 
@@ -135,9 +136,16 @@ def test_a_submission_is_its_commits_tree_and_the_starter_commit_alone_is_not_su
     assert list(written[0]) == COLUMNS and [r["team"] for r in written] == ["team01", "team02"]
     assert written[0]["commit"] == head and written[0]["committer_date (student's clock)"] == git(
         "show", "-s", "--format=%cI", head, cwd=done.work)
+    # by the tree, not by the history: work undone is not submitted, work squashed into one first commit is
+    undone = team(tmp_path, "team14")
+    undone.commit({f: data for f, data in TEMPLATE.items()}, "start over")
+    squashed = Remote(tmp_path, "team15", {**TEMPLATE, **solved(tmp_path, "team15")})
+    rows = run_collect({"team14": undone.url, "team15": squashed.url}, tmp_path / "more", template=template.url)
+    assert (rows["team14"]["status"], rows["team15"]["status"]) == ("not submitted", "collected")
     # without --template only the repository's first commit counts as the starter commit
-    rows = run_collect({"team02": idle.url}, tmp_path / "again")
+    rows = run_collect({"team02": idle.url, "team14": undone.url}, tmp_path / "again")
     assert rows["team02"]["status"] == "not submitted" and "repository's first" in rows["team02"]["note"]
+    assert rows["team14"]["status"] == "collected"
 
 
 def test_pushes_after_the_recorded_commit_are_left_out_whatever_date_they_claim(tmp_path):
@@ -158,6 +166,25 @@ def test_pushes_after_the_recorded_commit_are_left_out_whatever_date_they_claim(
     # HEAD as cloned takes the backdated commit: the student's clock decides nothing
     rows = run_collect({"team03": remote.url}, tmp_path / "head")
     assert rows["team03"]["commit"] == backdated and rows["team03"]["committer_date (student's clock)"].startswith("2020")
+
+
+def test_a_recorded_commit_that_a_force_push_took_off_the_branch_is_fetched_by_its_id(tmp_path):
+    """A plain clone no longer holds it; the server (git's protocol v2 here, GitHub too) gives it by its id."""
+    remote = team(tmp_path, "team16")
+    recorded = git("rev-parse", "HEAD", cwd=remote.work)
+    git("reset", "-q", "--hard", "HEAD~1", cwd=remote.work)
+    remote.commit({"network_scratch.py": "# started over after the deadline\n"}, "rewrite", force=True)
+    teams = {"team16": source(remote.url)}
+    assert subprocess.run(["git", "cat-file", "-e", recorded], cwd=git_clone(remote, tmp_path)).returncode != 0
+    rows = collect(teams, tmp_path / "submissions", {"team16": recorded}, "commits.csv", progress=lambda m: None)
+    assert rows["team16"]["status"] == "collected" and "the commit is not on main" in rows["team16"]["note"]
+    assert rows["team16"]["commits_after"] == 1
+    assert folder_files(tmp_path / "submissions" / "team16") == blobs(remote, recorded)
+
+
+def git_clone(remote, tmp_path):
+    git("clone", "-q", "--bare", remote.url, str(tmp_path / "plain-clone.git"))
+    return tmp_path / "plain-clone.git"
 
 
 def test_a_submodule_is_an_empty_folder_and_links_odd_names_and_attributes_are_kept(tmp_path):
@@ -245,6 +272,10 @@ def test_team_names_come_from_the_roster_and_misfits_stop_with_the_list(tmp_path
     found = assign([source("https://github.com/course/ps1-team07.git"), source("https://github.com/course/ps1-team-08")],
                    keys)
     assert {t: s.name for t, s in found.items()} == {"team07": "ps1-team07", "Team 08": "ps1-team-08"}
+    both = tmp_path / "both.csv"
+    both.write_text("team,name,matriculation,email\nteam-07,Ann,1,a@x\n07,Bob,2,b@x\n")
+    with pytest.raises(TeamError, match=r"ps1-team-07: several teams of the roster \(07, team-07\)"):
+        assign([source("https://github.com/course/ps1-team-07")], read_roster_keys(both))
     with pytest.raises(TeamError) as err:
         assign([source("https://github.com/course/ps1-team07"), source("https://github.com/course/ps1-team07-copy"),
                 source("https://github.com/other/team07"), source("https://github.com/course/ps1-team99")], keys)
@@ -259,6 +290,36 @@ def test_team_names_come_from_the_roster_and_misfits_stop_with_the_list(tmp_path
     commits.write_text("team,commit\n7,abcdef0\n9,abcdef1\n")
     with pytest.raises(TeamError, match="line 3: team '9' is no team's repository"):
         read_commits(commits, found)
+
+
+def crafted(tmp_path, name, entries):
+    """A repository whose one commit's tree is made by hand (``git mktree``), as no checkout would make it.
+
+    ``entries``: ``(name, content)``, a string content is a symbolic link's target, None a folder holding ``f``."""
+    bare = tmp_path / "remotes" / f"{name}.git"
+    git("init", "-q", "--bare", "-b", "main", str(bare))
+
+    def plumbing(cmd, data):
+        return subprocess.run(["git", *cmd], cwd=bare, input=data, text=True, capture_output=True,
+                              check=True).stdout.strip()
+    folder = plumbing(["mktree"], f"100644 blob {plumbing(['hash-object', '-w', '--stdin'], 'written')}\tf\n")
+    lines = [f"040000 tree {folder}\t{n}\n" if target is None else
+             f"120000 blob {plumbing(['hash-object', '-w', '--stdin'], target)}\t{n}\n" for n, target in entries]
+    starter = git("commit-tree", plumbing(["mktree"], ""), "-m", "Initial commit", cwd=bare)
+    commit = git("commit-tree", plumbing(["mktree"], "".join(lines)), "-p", starter, "-m", "crafted", cwd=bare)
+    git("update-ref", "refs/heads/main", commit, cwd=bare)
+    return f"file://{bare}"
+
+
+def test_a_crafted_tree_writes_nothing_outside_its_folder(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    through_link = crafted(tmp_path, "team17", [("lnk", str(outside)), ("lnk", None)])  # a link and a folder 'lnk'
+    dot_git = crafted(tmp_path, "team18", [(".git", None), ("src", None)])
+    rows = run_collect({"team17": through_link, "team18": dot_git}, tmp_path / "submissions")
+    assert rows["team17"]["status"] == "refused" and "'lnk/f' goes through a symbolic link" in rows["team17"]["note"]
+    assert rows["team18"]["status"] == "refused" and "'.git/f'" in rows["team18"]["note"]
+    assert list(outside.iterdir()) == [] and os.listdir(tmp_path / "submissions") == ["collected.csv"]
 
 
 def test_no_hook_runs_while_collecting(tmp_path):
@@ -298,3 +359,25 @@ def test_collect_then_grade_names_the_commit_in_the_report_and_grades_csv(tmp_pa
     with open(tmp_path / "grades" / "grades.csv", newline="") as fh:
         (row,) = csv.DictReader(fh)
     assert row["submission"] == "team01" and row["commit"] == head and row["total"] == "33"
+    proc = subprocess.run([sys.executable, "-m", "grade.collect", "--return-reports", str(tmp_path / "grades"), "--out",
+                           str(tmp_path / "submissions")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "returned 1 report(s)" in proc.stdout, proc.stdout + proc.stderr
+    assert git("show", "main:FEEDBACK.md", cwd=remote.bare) + "\n" == report
+
+
+def test_a_report_goes_back_as_one_commit_on_the_default_branch_and_only_once(tmp_path):
+    remote = team(tmp_path, "team19")
+    rows = run_collect({"team19": remote.url, "team20": team(tmp_path, "team20").url}, tmp_path / "submissions")
+    remote.commit({"after.py": "x = 2\n"}, "pushed after the deadline")
+    before = git("rev-parse", "main", cwd=remote.bare)
+    (tmp_path / "grades").mkdir()
+    (tmp_path / "grades" / "team19.md").write_text("# Problem set 1: feedback for team19\n")
+    failed = return_reports(rows, tmp_path / "grades", progress=lambda m: None)
+    assert list(failed) == ["team20"] and "no report" in failed["team20"]
+    after = git("rev-parse", "main", cwd=remote.bare)
+    assert git("rev-parse", "main^", cwd=remote.bare) == before
+    assert git("diff", "--name-only", before, after, cwd=remote.bare) == "FEEDBACK.md"
+    assert git("show", "main:FEEDBACK.md", cwd=remote.bare) == "# Problem set 1: feedback for team19"
+    assert rows["team19"]["commit"] in git("log", "-1", "--format=%s", "main", cwd=remote.bare)
+    return_reports({"team19": rows["team19"]}, tmp_path / "grades", progress=lambda m: None)
+    assert git("rev-parse", "main", cwd=remote.bare) == after  # the same report is not pushed twice

@@ -6,8 +6,9 @@ import sys
 import time
 from pathlib import Path
 
-from . import COLLECTED, Limits, TeamError, assign, collect, read_commits, read_roster_keys, read_url_list, \
-    snapshot, source
+from . import COLLECTED, Limits, TeamError, assign, collect, read_collected, read_commits, read_roster_keys, \
+    read_url_list, snapshot, source
+from .feedback import FEEDBACK, return_reports
 from .gitrepo import MiB
 
 
@@ -36,7 +37,20 @@ def main(argv=None):
                         help=f"largest tree collected (default {defaults.max_total / MiB:g})")
     parser.add_argument("--snapshot", type=Path, help="collect nothing: record each team's current commit in this "
                         "file (a commit file for --commits; run it at the deadline)")
+    parser.add_argument("--return-reports", type=Path, metavar="GRADES", help="collect nothing: commit GRADES/<team>.md "
+                        f"(python -m grade's reports) as {FEEDBACK} into each repository collected.csv in --out lists")
     args = parser.parse_args(argv)
+    if args.return_reports:
+        try:
+            rows = read_collected(args.out)
+        except (ValueError, OSError) as err:
+            parser.error(str(err))
+        if rows is None:
+            parser.error(f"{args.out / COLLECTED}: no such file (python -m grade.collect writes it)")
+        failed = return_reports(rows, args.return_reports, progress=lambda msg: print(f"  {msg}", flush=True))
+        done = sum(r["status"] == "collected" for r in rows.values()) - len(failed)
+        print(f"returned {done} report(s)" + (f"; not returned: {', '.join(failed)}" if failed else ""))
+        return 1 if failed else 0
     if args.jobs < 1 or args.max_file_mb <= 0 or args.max_total_mb <= 0:
         parser.error("--jobs, --max-file-mb and --max-total-mb must be positive")
     try:

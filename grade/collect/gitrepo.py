@@ -46,10 +46,11 @@ def _env():
     return env
 
 
-def git(*args, git_dir=None, timeout=120, check=True, binary=False):
+def git(*args, git_dir=None, timeout=120, check=True, binary=False, index=None):
     cmd = ["git", *_SAFE, *([f"--git-dir={git_dir}"] if git_dir else []), *args]
+    env = {**_env(), **({"GIT_INDEX_FILE": str(index)} if index else {})}
     try:
-        proc = subprocess.run(cmd, capture_output=True, env=_env(), timeout=timeout, text=not binary,
+        proc = subprocess.run(cmd, capture_output=True, env=env, timeout=timeout, text=not binary,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise CollectError(f"git {args[0]} did not finish within {timeout:g} s") from None
