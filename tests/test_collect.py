@@ -19,6 +19,7 @@ files written are the blobs of the commit's tree) and against what was pushed:
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -168,6 +169,22 @@ def test_pushes_after_the_recorded_commit_are_left_out_whatever_date_they_claim(
     assert rows["team03"]["commit"] == backdated and rows["team03"]["committer_date (student's clock)"].startswith("2020")
 
 
+def test_a_snapshot_at_the_deadline_is_the_commit_file_of_a_later_collect(tmp_path):
+    remotes = [team(tmp_path, "ps1-team21"), team(tmp_path, "ps1-team22")]
+    at_deadline = [git("rev-parse", "main", cwd=r.bare) for r in remotes]
+    cli = [sys.executable, "-m", "grade.collect", *(r.url for r in remotes)]
+    proc = subprocess.run([*cli, "--snapshot", str(tmp_path / "commits.csv")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "recorded 2 of 2 commits" in proc.stdout, proc.stdout + proc.stderr
+    later = remotes[0].commit({"late.py": "x = 1\n"}, "after the deadline")
+    proc = subprocess.run([*cli, "--commits", str(tmp_path / "commits.csv"), "--out", str(tmp_path / "submissions")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "2 collected" in proc.stdout, proc.stdout + proc.stderr
+    with open(tmp_path / "submissions" / "collected.csv", newline="") as fh:
+        rows = {r["team"]: r for r in csv.DictReader(fh)}
+    assert [rows[t]["commit"] for t in ("ps1-team21", "ps1-team22")] == at_deadline != [later, at_deadline[1]]
+    assert rows["ps1-team21"]["commits_after"] == "1" and not (tmp_path / "submissions" / "ps1-team21" / "late.py").exists()
+
+
 def test_a_recorded_commit_that_a_force_push_took_off_the_branch_is_fetched_by_its_id(tmp_path):
     """A plain clone no longer holds it; the server (git's protocol v2 here, GitHub too) gives it by its id."""
     remote = team(tmp_path, "team16")
@@ -177,7 +194,7 @@ def test_a_recorded_commit_that_a_force_push_took_off_the_branch_is_fetched_by_i
     teams = {"team16": source(remote.url)}
     assert subprocess.run(["git", "cat-file", "-e", recorded], cwd=git_clone(remote, tmp_path)).returncode != 0
     rows = collect(teams, tmp_path / "submissions", {"team16": recorded}, "commits.csv", progress=lambda m: None)
-    assert rows["team16"]["status"] == "collected" and "the commit is not on main" in rows["team16"]["note"]
+    assert rows["team16"]["status"] == "collected" and "the commit is not on main" in rows["team16"]["note"], rows["team16"]["note"]
     assert rows["team16"]["commits_after"] == 1
     assert folder_files(tmp_path / "submissions" / "team16") == blobs(remote, recorded)
 
@@ -346,8 +363,9 @@ def test_collect_then_grade_names_the_commit_in_the_report_and_grades_csv(tmp_pa
     url_list.write_text(f"# the team repositories\n{remote.url}\n")
     roster = tmp_path / "roster.csv"
     roster.write_text("team,name,matriculation,email\nteam01,Ann,1,a@x\nteam02,Bob,2,b@x\n")
-    proc = subprocess.run([sys.executable, "-m", "grade.collect", "--urls", str(url_list), "--roster", str(roster),
-                           "--out", str(tmp_path / "submissions")], cwd=ROOT, capture_output=True, text=True)
+    args = f"--urls {url_list} --roster {roster} --out {tmp_path / 'submissions'}"  # make collect, as the README says
+    proc = subprocess.run(["make", "-s", "collect", f"ARGS={args}"] if shutil.which("make") else
+                          [sys.executable, "-m", "grade.collect", *args.split()], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 collected, 1 no repository" in proc.stdout and "HEAD as cloned" in proc.stderr
     submissions = sorted(str(p) for p in (tmp_path / "submissions").iterdir())  # as the shell expands submissions/*

@@ -92,15 +92,22 @@ def head_commit(repo):
     return proc.stdout.strip()
 
 
-def resolve(repo, commit):
-    """The full SHA of ``commit`` (hex, 7-40 digits) in ``repo``, or CollectError saying why not."""
+def resolve(repo, commit, location):
+    """The full SHA of ``commit`` (hex, 7-40 digits) in ``repo``, or CollectError saying why not.
+
+    A full SHA on no branch (a history rewritten after it) is asked of ``location`` by its id, as GitHub
+    serves it."""
     if not (7 <= len(commit) <= 40 and all(c in "0123456789abcdefABCDEF" for c in commit)):
         raise CollectError(f"{commit!r} is not a commit SHA (7 to 40 hexadecimal digits)")
-    proc = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", git_dir=repo, check=False)
-    if proc.returncode != 0:
-        raise CollectError(f"commit {commit} is not in the repository (on none of its branches: a typo, another "
-                           f"repository's SHA, or a history rewritten after it)")
-    return proc.stdout.strip()
+    for attempt in range(2):
+        proc = git("rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}", git_dir=repo, check=False)
+        if proc.returncode == 0:
+            return proc.stdout.strip()
+        if attempt or len(commit) != 40:
+            break
+        git("fetch", "--quiet", "--no-tags", "--", str(location), commit, git_dir=repo, check=False)
+    raise CollectError(f"commit {commit} is not in the repository (a typo, another repository's SHA, or a history "
+                       f"rewritten after it that the server no longer gives out)")
 
 
 def commit_info(repo, commit):

@@ -71,7 +71,7 @@ def _collect_one(team, src, commit, commit_from, clone_dir, stage, template_tree
     notes = []
     try:
         repo = gitrepo.clone(src.location, clone_dir, limits)
-        sha = gitrepo.resolve(repo, commit) if commit else gitrepo.head_commit(repo)
+        sha = gitrepo.resolve(repo, commit, src.location) if commit else gitrepo.head_commit(repo)
         tree, parents, date, branch, after, note = gitrepo.commit_info(repo, sha)
         row.update(commit=sha, commits_after="cannot tell" if after is None else after)
         row[DATE] = date
