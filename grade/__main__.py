@@ -62,10 +62,11 @@ def main(argv=None):
         print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
+        collected = {Path(f).resolve(): graded_commit(f) for f in args.submissions}  # grade.collect's record, if any
         results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
                                     progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
         for r in results:
-            r.collected = graded_commit(r.folder)  # the commit grade.collect wrote there (None: not collected)
+            r.collected = collected[r.folder]
         if args.overrides:
             apply_overrides(results, args.overrides)
         if args.theory_marks:

@@ -38,7 +38,7 @@ def return_report(location, report, message, limits=Limits()):
 
 
 def return_reports(rows, grades, progress=print):
-    """For each collected team of ``rows`` (collected.csv), push ``grades/<team>.md``; ``{team: reason}`` of failures."""
+    """Push each collected team's ``grades/<team>.md`` (``rows``: collected.csv); ``{team: reason}`` of failures."""
     failed = {}
     for team, row in sorted(rows.items()):
         if row["status"] != "collected":

@@ -68,7 +68,7 @@ def clone(location, dest, limits):
         git("clone", "--bare", "--quiet", "--", str(location), str(dest), timeout=limits.clone_seconds)
     except CollectError as err:
         raise CollectError(f"cannot clone {location}: {err} (a missing or private repository, or not a git "
-                           f"repository; for a private one git needs your credentials, e.g. gh auth setup-git)") from None
+                           f"repository; for a private one git needs your credentials: gh auth setup-git)") from None
     (Path(dest) / "info").mkdir(exist_ok=True)
     (Path(dest) / "info" / "attributes").write_text(_ATTRIBUTES)
     return Path(dest)

@@ -111,6 +111,7 @@ def collect(teams, out, commits=None, commits_name="", template=None, limits=Lim
     HEAD as cloned).  Returns ``{team: row of collected.csv}``.  TeamError before anything is written when a
     team's folder exists (without ``force``) or the template cannot be read."""
     out = Path(out)
+    read_collected(out)  # an earlier collected.csv this run adds to must be one (ValueError before anything is done)
     existing = sorted(t for t in teams if os.path.lexists(out / t))
     if existing and not force:
         raise TeamError(f"{out} already holds a folder for: {', '.join(existing)} (nothing was overwritten; remove "

@@ -120,8 +120,8 @@ def assign(sources, roster_keys=None):
         if bad:
             problems.append(f"team {bad}")
     if problems:
-        raise TeamError("cannot tell which repository is which team's:\n  " + "\n  ".join(problems)
-                        + ("\n(name each team's repository in a roster column: --roster-column)" if roster_keys else ""))
+        hint = "\n(name each team's repository in a roster column: --roster-column)" if roster_keys else ""
+        raise TeamError("cannot tell which repository is which team's:\n  " + "\n  ".join(problems) + hint)
     return {team: srcs[0] for team, srcs in teams.items()}
 
 
