@@ -52,13 +52,10 @@ def read_url_list(path):
     text = Path(path).read_text(encoding="utf-8-sig")
     first = text.splitlines()[0] if text.strip() else ""
     if "student_repository_url" in first:
-        rows = list(csv.DictReader(text.splitlines()))
-        seen = {}
-        for row in rows:
-            url = (row.get("student_repository_url") or "").strip()
-            if url and url not in seen:
-                seen[url] = (row.get("group_name") or "").strip()
-        return [source(url, group) for url, group in seen.items()]
+        repos = {}  # a row per student: a group's repository once
+        for row in csv.DictReader(text.splitlines()):
+            repos.setdefault((row.get("student_repository_url") or "").strip(), (row.get("group_name") or "").strip())
+        return [source(url, group) for url, group in repos.items() if url]
     lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     return [source(line) for line in lines if line]
 
