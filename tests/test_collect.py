@@ -11,9 +11,13 @@ files written are the blobs of the commit's tree) and against what was pushed:
 * pushes after the recorded commit, even dated before it by the student's clock, are not collected;
 * a submodule is an empty folder, nothing fetched; symbolic links and odd names are kept;
 * a file or tree over the limits, a missing repository, a URL that is not a repository, a commit
-  that does not exist: that team is refused with the reason, nothing written for it, the others are;
+  that does not exist, a tree crafted to write outside its folder: that team is refused with the
+  reason, nothing written for it, the others are; no hook runs;
 * an existing folder, an unknown or duplicate team stop before anything is written;
-* end to end: collect, then ``python -m grade`` names the commit in the report and in grades.csv.
+* a snapshot at the deadline is the commit file of a later collect; a force-pushed-away commit is
+  fetched by its id; a report goes back as one commit, once;
+* end to end: ``make collect``, then ``python -m grade`` names the commit in the report and in
+  grades.csv, and ``--return-reports`` puts the report into the team's repository.
 """
 
 import csv
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from collect_repos import Remote, blobs, crafted, folder_files, git, git_clone
 from grade.collect import (COLUMNS, Limits, TeamError, assign, collect, read_commits, read_roster_keys,
                            read_url_list, source)
 from grade.collect.feedback import return_reports
@@ -46,36 +51,6 @@ def git_identity(tmp_path, monkeypatch):
     for who in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{who}_NAME", "A Student")
         monkeypatch.setenv(f"GIT_{who}_EMAIL", "student@example.org")
-
-
-def git(*args, cwd=None, **env):
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **env})
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
-
-
-class Remote:
-    """A repository on the 'server' (bare, reached by file://) and the working clone its owners push from."""
-
-    def __init__(self, root, name, files, message="Initial commit"):
-        self.bare, self.work = root / "remotes" / f"{name}.git", root / "work" / name
-        git("init", "-q", "--bare", "-b", "main", str(self.bare))
-        git("init", "-q", "-b", "main", str(self.work))
-        git("remote", "add", "origin", str(self.bare), cwd=self.work)
-        self.starter = self.commit(files, message)
-
-    url = property(lambda self: f"file://{self.bare}")
-
-    def commit(self, files, message, date=None, force=False):
-        for name, data in files.items():
-            path = self.work / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
-        git("add", "-A", cwd=self.work)
-        dates = {"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date} if date else {}
-        git("commit", "-q", "--allow-empty", "-m", message, cwd=self.work, **dates)
-        git("push", "-q", *["--force"][:force], "origin", "main", cwd=self.work)
-        return git("rev-parse", "HEAD", cwd=self.work)
 
 
 def solved(tmp_path, name="solved"):
@@ -99,22 +74,6 @@ def team(tmp_path, name, work=True):
 @pytest.fixture
 def template(tmp_path):
     return Remote(tmp_path, "template", TEMPLATE, message="Starter code")
-
-
-def blobs(remote, commit):
-    """``{path: bytes}`` of the commit's tree, as git stores it (the independent reference)."""
-    listing = git("ls-tree", "-r", "-z", "--full-tree", commit, cwd=remote.work).split("\0")
-    return {line.split("\t", 1)[1]: subprocess.run(["git", "cat-file", "blob", line.split()[2]], cwd=remote.work,
-                                                   capture_output=True, check=True).stdout
-            for line in listing if line and " blob " in line}
-
-
-def folder_files(folder):
-    out = {}
-    for p in sorted(Path(folder).rglob("*")):
-        rel = str(p.relative_to(folder))
-        out[rel] = ("link", os.readlink(p)) if p.is_symlink() else p.read_bytes() if p.is_file() else None
-    return {k: v for k, v in out.items() if v is not None}
 
 
 def run_collect(teams, out, **kw):
@@ -202,11 +161,6 @@ def test_a_recorded_commit_that_a_force_push_took_off_the_branch_is_fetched_by_i
     assert "the commit is not on main" in rows["team16"]["note"]
     assert rows["team16"]["commits_after"] == 1
     assert folder_files(tmp_path / "submissions" / "team16") == blobs(remote, recorded)
-
-
-def git_clone(remote, tmp_path):
-    git("clone", "-q", "--bare", remote.url, str(tmp_path / "plain-clone.git"))
-    return tmp_path / "plain-clone.git"
 
 
 def test_a_submodule_is_an_empty_folder_and_links_odd_names_and_attributes_are_kept(tmp_path):
@@ -322,25 +276,6 @@ def test_team_names_come_from_the_roster_and_misfits_stop_with_the_list(tmp_path
     commits.write_text("team,commit\n7,abcdef0\n9,abcdef1\n")
     with pytest.raises(TeamError, match="line 3: team '9' is no team's repository"):
         read_commits(commits, found)
-
-
-def crafted(tmp_path, name, entries):
-    """A repository whose one commit's tree is made by hand (``git mktree``), as no checkout would make it.
-
-    ``entries``: ``(name, content)``, a string content is a symbolic link's target, None a folder holding ``f``."""
-    bare = tmp_path / "remotes" / f"{name}.git"
-    git("init", "-q", "--bare", "-b", "main", str(bare))
-
-    def plumbing(cmd, data):
-        return subprocess.run(["git", *cmd], cwd=bare, input=data, text=True, capture_output=True,
-                              check=True).stdout.strip()
-    folder = plumbing(["mktree"], f"100644 blob {plumbing(['hash-object', '-w', '--stdin'], 'written')}\tf\n")
-    lines = [f"040000 tree {folder}\t{n}\n" if target is None else
-             f"120000 blob {plumbing(['hash-object', '-w', '--stdin'], target)}\t{n}\n" for n, target in entries]
-    starter = git("commit-tree", plumbing(["mktree"], ""), "-m", "Initial commit", cwd=bare)
-    commit = git("commit-tree", plumbing(["mktree"], "".join(lines)), "-p", starter, "-m", "crafted", cwd=bare)
-    git("update-ref", "refs/heads/main", commit, cwd=bare)
-    return f"file://{bare}"
 
 
 def test_a_crafted_tree_writes_nothing_outside_its_folder(tmp_path):
