@@ -2,7 +2,8 @@
 #   make run    creates .venv if needed, then executes the notebook headless (papermill)
 #   make test   creates .venv if needed, then runs pytest
 # Extra targets: make theory (LaTeX PDF + figures), make bench (speed/accuracy/memory),
-# make grade ARGS="SUBMISSION_DIR ..." (grades into build/grades), make handout (build/handout).
+# make grade ARGS="SUBMISSION_DIR ..." (grades into build/grades), make handout (build/handout),
+# make collect ARGS="REPOSITORY ..." (each team's commit into submissions/).
 # Each recipe is one of the plain commands the README lists for machines without make
 # (tests/test_setup.py holds the two against each other): make only wraps them.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 SHELL  := /bin/bash
 
-.PHONY: all run test theory bench grade handout clean venv
+.PHONY: all run test theory bench grade collect handout clean venv
 all: test
 
 # (Re)create the virtual environment when it is missing or older than requirements.txt.
@@ -39,6 +40,9 @@ bench: $(STAMP)
 
 grade: $(STAMP)
 	$(PY) -m grade $(ARGS)
+
+collect: $(STAMP)
+	$(PY) -m grade.collect $(ARGS)
 
 handout: $(STAMP)
 	$(PY) -m grade.handout --out build/handout

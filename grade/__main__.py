@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import sandbox
 from .batch import grade_submissions
+from .collect import COLLECTED, graded_commit
 from .items import POINTS_FILE, TableError
 from .moodle import moodle_scale
 from .report import InputError, apply_overrides, attach_theory, incomplete_theory, read_roster, write_reports
@@ -64,13 +65,18 @@ def main(argv=None):
             raise InputError("--moodle-max and --weights set the grade in moodle.csv: give --roster too")
     except (InputError, OSError) as err:
         parser.error(str(err))
+    # grade.collect's record beside the folders is not a submission (``submissions/*`` takes it along)
+    args.submissions = [p for p in args.submissions if not (p.name == COLLECTED and p.is_file())]
     warning = sandbox.sandbox_warning()
     if warning:
         print(f"WARNING: {warning}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
+        collected = {Path(f).resolve(): graded_commit(f) for f in args.submissions}  # grade.collect's record, if any
         results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
                                     progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+        for r in results:
+            r.collected = collected[r.folder]
         if args.overrides:
             apply_overrides(results, args.overrides)
         if args.theory_marks:

@@ -11,6 +11,7 @@ incomplete has no total (None; an empty cell), never one that leaves the theory 
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -102,8 +103,9 @@ def write_reports(results, out_dir, roster=None, scale=MoodleScale()):
     out.mkdir(parents=True, exist_ok=True)
     items = list(results[0].items) if results else list(load_table()[0])
     questions = _theory_columns(results)
+    commit = ["commit"] if any(getattr(r, "collected", None) is not None for r in results) else []
     header = ["submission", *items, *(["code", *(f"theory {q}" for q in questions), "theory"] if questions else []),
-              "total", "max"]
+              "total", "max", *commit]
     rows = []
     for r in results:
         theory = []
@@ -112,7 +114,8 @@ def write_reports(results, out_dir, roster=None, scale=MoodleScale()):
             theory = [round(sum(v["points"] for v in r.items.values()), 4),
                       *(marks[q]["points"] if marks[q]["marked"] else None for q in questions),
                       r.theory["total"] if r.theory["complete"] else None]
-        rows.append([r.name, *(r.items[i]["points"] for i in items), *theory, r.total, r.max])
+        rows.append([r.name, *(r.items[i]["points"] for i in items), *theory, r.total, r.max,
+                     *([_graded_commit(r)[0]] if commit else [])])
     write_csv(out / "grades.csv", header, rows)
     data = {r.name: {"items": {i: {"points": float(v["points"]), "max": float(v["max"]), "message": v["message"]}
                                for i, v in r.items.items()},
@@ -136,6 +139,8 @@ def markdown(r):
              f"**Total: not yet: the theory is not completely marked (code: {_fmt(code)} / "
              f"{_fmt(sum(v['max'] for v in r.items.values()))} points)**")
     lines = [f"# Problem set 1: feedback for {md_text(r.name, 200)}", "", total, ""]
+    if getattr(r, "collected", None) is not None:
+        lines += [_graded_commit(r)[1], ""]
     lines += [f"> Note: {md_text(n, 2000)}" for n in r.notes] + ([""] if r.notes else [])
     lines += ["| item | points | what was checked | result |", "|---|---|---|---|"]
     for item, v in r.items.items():
@@ -149,3 +154,15 @@ def markdown(r):
                   "decided outside it). Questions: open an issue in this repository and mention the teaching "
                   "assistant.", ""]
     return "\n".join(lines)
+
+
+def _graded_commit(r):
+    """``(commit for grades.csv, line for the report)`` from grade.collect's record (grade.collect.graded_commit)."""
+    row = r.collected
+    if not row:
+        return "unknown", "**Graded commit: unknown** (collected.csv beside the submission does not record it)"
+    after = row["commits_after"]
+    later = "" if after == "0" else f"; later commits not graded: {after}"
+    sha = f"`{row['commit']}`" if re.fullmatch(r"[0-9a-f]{7,64}", row["commit"]) else md_text(row["commit"], 80)
+    return row["commit"], (f"**Graded commit:** {sha} of {md_text(row['repository'], 300)} "
+                           f"(committed {md_text(row['committed'], 60)} by the committer's clock{md_text(later, 80)})")

@@ -5,7 +5,8 @@ up in the CSV files a TA opens in a spreadsheet and in the Markdown reports a te
 
 * :func:`csv_cell` writes a cell so that no spreadsheet evaluates it (OWASP's CSV-injection
   guidance: text beginning with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a
-  leading single quote); numbers stay numbers.  :func:`write_csv` is the one CSV writer.
+  leading single quote, as does text beginning with a quote, so that :func:`read_cell` gives the
+  value back); numbers stay numbers.  :func:`write_csv` is the one CSV writer.
 * :func:`md_text` makes a text one inline run of plain Markdown: no line ending of any kind
   (Python's ``str.splitlines`` set, a superset of CommonMark's), no HTML, no emphasis, code,
   links, table pipes or math, and at most ``limit`` characters.
@@ -34,7 +35,12 @@ def csv_cell(value):
             raise ValueError(f"a CSV cell must be a finite number; received {value!r}")
         return f"{value:.10g}"
     text = str(value)
-    return "'" + text if text.lstrip(" \u00a0").startswith(FORMULA_START) else text
+    return "'" + text if text.lstrip(" \u00a0").startswith(FORMULA_START) or text.startswith("'") else text
+
+
+def read_cell(text):
+    """The value :func:`csv_cell` wrote as text (for the grader's own CSV files that it reads back)."""
+    return text[1:] if text.startswith("'") else text
 
 
 def write_csv(path, header, rows):
