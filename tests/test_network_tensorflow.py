@@ -20,6 +20,7 @@ keras = pytest.importorskip("keras")
 
 import mnist  # noqa: E402
 import utils  # noqa: E402
+from keras_options import NeuralNetworkTfWithOptions  # noqa: E402
 from network_tensorflow import NeuralNetworkTf, TimeBasedLearningRate  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent.parent / "network_tensorflow.py"
@@ -89,7 +90,7 @@ def test_forward_matches_numpy_for_images_and_for_rows(data):
 
 def test_compile_and_fit_accepts_both_input_shapes_with_the_same_result(data):
     x, y = data[0][:40], data[1][:40]
-    kwargs = dict(epochs=2, learning_rate=0.1, batch_size=8, verbose=0)
+    kwargs = dict(epochs=2, learning_rate=0.1, batch_size=8)
     h_images = NeuralNetworkTf([784, 16, 10], random_state=5).compile_and_fit(x, y, **kwargs).history
     h_rows = NeuralNetworkTf([784, 16, 10], random_state=5).compile_and_fit(x.reshape(40, 784), y, **kwargs).history
     assert h_images["loss"] == h_rows["loss"]
@@ -101,7 +102,7 @@ def test_the_loss_is_categorical_cross_entropy(data):
     model_before = NeuralNetworkTf([784, 8, 10], random_state=2)
     model_before.build((None, 28, 28))
     expected = cross_entropy(y, numpy_forward(model_before, x))
-    history = model.compile_and_fit(x, y, epochs=1, learning_rate=0.01, batch_size=20, verbose=0)
+    history = model.compile_and_fit(x, y, epochs=1, learning_rate=0.01, batch_size=20)
     assert type(model.loss) is keras.losses.CategoricalCrossentropy
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     # One full-batch epoch: the reported loss is the cross-entropy before the only update.
@@ -132,7 +133,7 @@ def test_each_step_uses_the_rates_10_9_8(data):
     x, y = data[0][:1], data[1][:1]
     model = NeuralNetworkTf([784, 6, 10], random_state=7)
     reference = NeuralNetworkTf([784, 6, 10], random_state=7)
-    model.compile_and_fit(x, y, epochs=3, learning_rate=TimeBasedLearningRate(10), batch_size=1, verbose=0)
+    model.compile_and_fit(x, y, epochs=3, learning_rate=TimeBasedLearningRate(10), batch_size=1)
     assert int(model.optimizer.iterations.numpy()) == 3
     assert float(model.optimizer.learning_rate) == 7.0
     cce = keras.losses.CategoricalCrossentropy()
@@ -150,9 +151,9 @@ def test_same_seed_same_history_and_steps_per_execution_changes_nothing(data, ca
     x, y, xv, yv = data[0][:60], data[1][:60], data[2][:30], data[3][:30]
 
     def run(seed, spe):
-        model = NeuralNetworkTf([784, 16, 10], random_state=seed)
+        model = NeuralNetworkTfWithOptions([784, 16, 10], random_state=seed, steps_per_execution=spe, verbose=2)
         return model.compile_and_fit(x, y, epochs=2, learning_rate=TimeBasedLearningRate(3), batch_size=7,
-                                     validation_data=(xv, yv), steps_per_execution=spe, verbose=2).history
+                                     validation_data=(xv, yv)).history
 
     first = run(11, 1)
     # Same seed, a fresh model, 9 steps per epoch run in chunks of 4, 4, 1: bit-identical.
@@ -169,10 +170,9 @@ def test_same_seed_same_history_and_steps_per_execution_changes_nothing(data, ca
 def test_chosen_batch_size_learns_above_chance(data):
     """The notebook's setting (TimeBasedLearningRate(10), batch size 4, seed 42), cut to 5 epochs."""
     x_tr, y_tr, x_val, y_val = data
-    model = NeuralNetworkTf(COURSE_SIZES, random_state=42)
+    model = NeuralNetworkTfWithOptions(COURSE_SIZES, random_state=42, steps_per_execution=250, verbose=0)
     history = model.compile_and_fit(x_tr, y_tr, epochs=5, learning_rate=TimeBasedLearningRate(10),
-                                    batch_size=4, validation_data=(x_val, y_val), steps_per_execution=250,
-                                    verbose=0).history
+                                    batch_size=4, validation_data=(x_val, y_val)).history
     assert history["val_accuracy"][-1] > 0.5  # chance is 0.1; measured 0.64 after 5 epochs, 0.90 after 50
     assert history["accuracy"][-1] > history["accuracy"][0]
     assert int(model.optimizer.iterations.numpy()) == 5 * 250
@@ -256,7 +256,7 @@ def test_schedule_config_round_trip():
 def test_compiled_model_saves_and_loads_back(data, tmp_path):
     x, y = data[0][:12], data[1][:12]
     model = NeuralNetworkTf([784, 16, 8, 10], random_state=4)
-    model.compile_and_fit(x, y, epochs=1, learning_rate=TimeBasedLearningRate(5), batch_size=4, verbose=0)
+    model.compile_and_fit(x, y, epochs=1, learning_rate=TimeBasedLearningRate(5), batch_size=4)
     path = tmp_path / "net.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)  # no custom_objects: both classes are registered
@@ -286,5 +286,5 @@ def test_ctrl_c_during_compile_and_fit_keeps_the_epochs_done(data, monkeypatch):
 
     monkeypatch.setattr(keras.callbacks.CallbackList, "on_epoch_begin", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        model.compile_and_fit(x, y, epochs=5, learning_rate=0.1, batch_size=10, verbose=0)
+        model.compile_and_fit(x, y, epochs=5, learning_rate=0.1, batch_size=10)
     assert len(model.history.history["loss"]) == 2
