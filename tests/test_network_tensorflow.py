@@ -1,9 +1,10 @@
-"""Tests of network_tensorflow.py: the repaired Keras network and TimeBasedLearningRate.
+"""Tests of network_tensorflow.py (the repaired Keras network and TimeBasedLearningRate) and of
+keras_options.py (the same network with two of Keras' own options).
 
 References are independent of the code under test: a NumPy forward pass (utils.sigmoid /
 utils.softmax) with the model's own weights, categorical cross-entropy written out, the
-schedule's values 10, 9, ..., 1, 1, and a hand-written SGD loop (tf.GradientTape) that
-applies those rates itself.  The module turns on eager mode as the template does; these
+schedule's values 10, 9, ..., 1, 1, a hand-written SGD loop (tf.GradientTape) that
+applies those rates itself, and Keras' batch callbacks (one call per compiled call).  The module turns on eager mode as the template does; these
 tests run in graph mode (the same numbers, faster) except where they test eager mode itself.
 """
 
@@ -57,6 +58,13 @@ def numpy_forward(model, x):
 
 def cross_entropy(y, f):
     return float(np.mean(-np.sum(y * np.log(f), axis=1)))
+
+
+def train_63(model, data):
+    """63 images in mini-batches of 7 (9 steps an epoch), 2 epochs, TimeBasedLearningRate(3)."""
+    x, y, xv, yv = data[0][:63], data[1][:63], data[2][:30], data[3][:30]
+    return model.compile_and_fit(x, y, epochs=2, learning_rate=TimeBasedLearningRate(3), batch_size=7,
+                                 validation_data=(xv, yv))
 
 
 # --------------------------------------------------------------------------- part (a): the network
@@ -147,19 +155,9 @@ def test_each_step_uses_the_rates_10_9_8(data):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
-def test_same_seed_same_history_and_steps_per_execution_changes_nothing(data, capsys):
-    x, y, xv, yv = data[0][:60], data[1][:60], data[2][:30], data[3][:30]
-
-    def run(seed, spe):
-        model = NeuralNetworkTfWithOptions([784, 16, 10], random_state=seed, steps_per_execution=spe, verbose=2)
-        return model.compile_and_fit(x, y, epochs=2, learning_rate=TimeBasedLearningRate(3), batch_size=7,
-                                     validation_data=(xv, yv)).history
-
-    first = run(11, 1)
-    # Same seed, a fresh model, 9 steps per epoch run in chunks of 4, 4, 1: bit-identical.
-    assert run(11, 4) == first
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert [line for line in lines if line.startswith("Epoch")] == ["Epoch 1/2", "Epoch 2/2"] * 2  # verbose=2
+def test_same_seed_same_history_another_seed_other_weights(data):
+    first = train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history
+    assert train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history == first  # a fresh model
     # ... while another seed starts from other weights (no fit needed to see that).
     w11, w12 = NeuralNetworkTf([784, 16, 10], random_state=11), NeuralNetworkTf([784, 16, 10], random_state=12)
     for w in (w11, w12):
@@ -202,6 +200,44 @@ def test_the_answer_runs_none_of_the_mistaken_lines_and_keeps_each_visible():
         assert re.search(rf"^ *# Mistake {re.escape(n)}:", text, re.M) and f"# End of repair {n}." in text
     assert "# loss_function = tf.keras.losses.BinaryCrossentropy()" in text
     assert "# for i in range(0, len(sizes)):" in text
+
+
+# --------------------------------------------------------------------------- keras_options.py: two Keras options
+def test_the_options_reach_keras_and_change_no_number(data, monkeypatch, capsys):
+    calls = []
+    original = keras.callbacks.CallbackList.on_train_batch_end
+
+    def counted(self, batch, logs=None):
+        calls.append(batch)
+        return original(self, batch, logs)
+
+    monkeypatch.setattr(keras.callbacks.CallbackList, "on_train_batch_end", counted)
+    plain = train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history
+    assert len(calls) == 2 * 9  # 63 images in mini-batches of 7: one call per step
+    capsys.readouterr()
+    calls.clear()
+    model = NeuralNetworkTfWithOptions([784, 16, 10], random_state=11, steps_per_execution=4, verbose=0)
+    assert train_63(model, data).history == plain  # bit-identical
+    assert len(calls) == 2 * 3  # 9 steps in compiled calls of 4, 4, 1
+    assert capsys.readouterr().out == ""  # verbose=0
+    assert int(model.optimizer.iterations.numpy()) == 18 and isinstance(model, NeuralNetworkTf)
+
+
+def test_verbose_2_prints_one_line_per_epoch(data, capsys):
+    train_63(NeuralNetworkTfWithOptions([784, 8, 10], random_state=1, verbose=2), data)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [line for line in lines if line.startswith("Epoch")] == ["Epoch 1/2", "Epoch 2/2"]
+    assert len(lines) == 4 and all("val_accuracy" in line for line in lines[1::2])
+
+
+@pytest.mark.parametrize("options, error, fragment", [
+    ({"steps_per_execution": 0}, ValueError, "steps_per_execution=0 (of type int)"),
+    ({"steps_per_execution": 2.0}, TypeError, "steps_per_execution=2.0 (of type float)"),
+    ({"verbose": 3}, ValueError, "verbose=3 (of type int)"),
+])
+def test_bad_options_are_refused_in_the_checks_form(options, error, fragment):
+    with pytest.raises(error, match=r"^Argument `\w+` must be .*Received: " + re.escape(fragment)):
+        NeuralNetworkTfWithOptions([784, 10], **options)
 
 
 # --------------------------------------------------------------------------- part (b): the schedule
