@@ -17,8 +17,8 @@ The result unpacks as ``images, labels = load_mnist()`` and also carries ``.sour
 description of where the data came from) and ``.n_train`` (how many leading samples form
 the official training set, or ``None`` when there is no official split).
 
-Preparing the data is separate and small: :func:`train_val_split` (stratified, shuffled,
-seeded), :func:`one_hot`, :func:`scale_images`; the PyTorch ``DataLoader`` of the course
+Preparing the data is separate and small: :func:`train_val_split` (scikit-learn's stratified,
+shuffled, seeded split), :func:`one_hot`, :func:`scale_images`; the PyTorch ``DataLoader`` of the course
 notebook is ``mnist_loader.make_loader``.
 """
 
@@ -260,62 +260,29 @@ def load_embedded():
 
 # --------------------------------------------------------------------------- preparing
 def train_val_split(x, y, n_train, n_val=None, seed=42):
-    """Stratified, shuffled split into ``(x_train, y_train, x_val, y_val)``.
+    """Stratified, shuffled split into ``(x_train, y_train, x_val, y_val)``: scikit-learn's ``train_test_split``.
 
-    Each class gets the share of both parts that it has of the whole (largest-remainder
-    rounding, so the sizes are exact), the samples of each part are then shuffled, so a
+    Each part holds exactly ``n_train`` and ``n_val`` samples, each class about the share it has
+    of the whole (at least one sample of every class in each part), in shuffled order, so a
     class-sorted input never leaks its order.  The same ``seed`` gives the same split.
 
     Parameters
     ----------
-    x : array ``(n, ...)``; y : integer labels ``(n,)``
+    x : array ``(n, ...)``; y : integer labels ``(n,)`` in 0..9
     n_train : int, samples in the training part
-    n_val : int, samples in the validation part (default: all the rest)
+    n_val : int, samples in the validation part (default: all the rest); ``n_train + n_val <= n``
     seed : int, seed of the random generator
     """
-    y = np.asarray(y)
-    n = len(y)
-    if len(x) != n:
-        raise ValueError(f"x and y must have the same length; received {len(x)} and {n}")
-    if y.ndim != 1:
-        raise ValueError(f"y must be integer labels of shape (n,); received shape {y.shape}")
-    if n_val is None:
-        n_val = n - _count(n_train, "n_train")
-    n_train, n_val = _count(n_train, "n_train"), _count(n_val, "n_val")
-    if n_train + n_val > n:
-        raise ValueError(f"n_train + n_val must be at most {n} (the number of samples); "
-                         f"received {n_train} + {n_val} = {n_train + n_val}")
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    both = _largest_remainder(n_train + n_val, counts)
-    train_counts = _largest_remainder(n_train, both)
-    train_idx, val_idx = [], []
-    for c, k_both, k_train in zip(classes, both, train_counts):
-        idx = rng.permutation(np.flatnonzero(y == c))[:k_both]
-        train_idx.append(idx[:k_train])
-        val_idx.append(idx[k_train:])
-    train_idx = rng.permutation(np.concatenate(train_idx))
-    val_idx = rng.permutation(np.concatenate(val_idx))
-    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+    import checks
+    from sklearn.model_selection import train_test_split  # imported when used: ~1 s
 
-
-def _count(v, name):
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise ValueError(f"{name} must be a non-negative integer; received {v!r}")
-    return int(v)
-
-
-def _largest_remainder(total, weights):
-    """Integers proportional to ``weights`` that sum to ``total`` (each at most its weight)."""
-    weights = np.asarray(weights, dtype=np.int64)
-    if total == 0 or weights.sum() == 0:
-        return np.zeros_like(weights)
-    quota = total * weights / weights.sum()
-    out = np.floor(quota).astype(np.int64)
-    short = total - out.sum()
-    order = np.argsort(-(quota - out), kind="stable")  # largest fractional parts first
-    out[order[:short]] += 1
-    return out
+    y = checks.labels("y", y, len(x), N_CLASSES)
+    n, k = len(y), len(np.unique(np.asarray(y)))  # stratified: every part holds each of the k classes
+    n_train = checks.integer("n_train", n_train, minimum=k, maximum=n - k)
+    n_val = n - n_train if n_val is None else checks.integer("n_val", n_val, minimum=k, maximum=n - n_train)
+    x_train, x_val, y_train, y_val = train_test_split(x, y, train_size=n_train, test_size=n_val, stratify=y,
+                                                      random_state=seed)
+    return x_train, y_train, x_val, y_val
 
 
 def one_hot(labels, k=N_CLASSES, dtype=np.float32):

@@ -2,7 +2,9 @@
 """Part 2.1 (b): the course's ``NeuralNetworkTorch``, with the five pieces students write.
 
 The given code is the template's (``../shared/TEMPLATE.md``); the students' part sits between
-``# BEGIN SOLUTION`` and ``# END SOLUTION`` (``make handout`` turns it back into TODOs).  One
+``# BEGIN SOLUTION`` and ``# END SOLUTION`` (``make handout`` turns it back into TODOs), and
+this answer's own additions (argument checks, ``net.history`` kept after Ctrl-C) are decorators
+above the given methods (:mod:`wrappers`), never inside them.  One
 ``nn.Linear`` per consecutive pair of ``sizes``, sigmoid hidden layers, softmax output,
 cross-entropy, plain SGD.  Symbols as in ``theory/theory.tex``: ``a`` a pre-activation,
 ``h = sigma(a)`` a hidden activation, ``f = softmax(a^[L])`` the output.
@@ -21,22 +23,32 @@ import torch.optim as optim
 # BEGIN ANSWER ONLY
 
 import checks
+from wrappers import before, keeps_history
+
+
+def _check_init(self, sizes, epochs, learning_rate, random_state):
+    checks.layer_sizes("sizes", sizes)
+    checks.positive_integer("epochs", epochs)
+    checks.positive_number("learning_rate", learning_rate)
+    checks.integer("random_state", random_state, minimum=0)
+
+
+def _check_fit(self, train_loader, val_loader):
+    checks.loader("train_loader", train_loader)
+    checks.loader("val_loader", val_loader)
 # END ANSWER ONLY
 
 
 class NeuralNetworkTorch(nn.Module):
+    # BEGIN ANSWER ONLY
+    @before(_check_init)
+    # END ANSWER ONLY
     def __init__(self, sizes, epochs=10, learning_rate=0.01, random_state=1):
         '''
         TODO: Create the layers of the network from `sizes` here, before the optimizer is
         created (the optimizer needs the parameters of the layers).
         '''
         super().__init__()
-        # BEGIN ANSWER ONLY
-        self.sizes = checks.layer_sizes("sizes", sizes)
-        checks.positive_integer("epochs", epochs)
-        checks.positive_number("learning_rate", learning_rate)
-        checks.integer("random_state", random_state, minimum=0)
-        # END ANSWER ONLY
         self.epochs = epochs
         self.learning_rate = learning_rate
         self.random_state = random_state
@@ -121,16 +133,13 @@ class NeuralNetworkTorch(nn.Module):
         return torch.argmax(f, dim=1)
         # END SOLUTION
 
+    # BEGIN ANSWER ONLY
+    @before(_check_fit)
+    @keeps_history  # net.history: the epochs done, also when training is interrupted (Ctrl-C)
+    # END ANSWER ONLY
     def fit(self, train_loader, val_loader):
-        # BEGIN ANSWER ONLY
-        checks.loader("train_loader", train_loader)
-        checks.loader("val_loader", val_loader)
-        # END ANSWER ONLY
         start_time = time.time()
         history = {'accuracy': [], 'val_accuracy': []}
-        # BEGIN ANSWER ONLY
-        self.history = history  # the epochs done so far stay in net.history if training is interrupted
-        # END ANSWER ONLY
 
         for iteration in range(self.epochs):
             for x, y in train_loader:

@@ -3,6 +3,8 @@
 
 The given code is the template's (``../shared/TEMPLATE.md``); the students' part sits between
 ``# BEGIN SOLUTION`` and ``# END SOLUTION``, and ``make handout`` turns it back into TODOs.
+This answer's own additions (argument checks, ``net.history`` kept after Ctrl-C) are
+decorators above the given methods (:mod:`wrappers`), never inside them.
 One sample at a time: ``x`` is ``(d,)``, the output ``f`` is ``(K,)``; ``self.weights[l - 1]``
 is ``W^[l]``, of shape ``(n_out, n_in)``; no biases.  Symbols as in ``theory/theory.tex``::
 
@@ -18,17 +20,28 @@ import numpy as np
 import utils
 # BEGIN ANSWER ONLY
 import checks
+from wrappers import before, keeps_history
+
+
+def _check_init(self, layer_shapes, epochs, learning_rate, random_state):
+    checks.layer_sizes("layer_shapes", layer_shapes)
+    checks.positive_integer("epochs", epochs)
+    checks.positive_number("learning_rate", learning_rate)
+    checks.integer("random_state", random_state, minimum=0, maximum=2**32 - 1)
+
+
+def _check_fit(self, x_train, y_train, x_val, y_val):
+    """Rows (n, d) and one-hot targets (n, K); fit gets them as arrays (a DataFrame as its array)."""
+    arrays = checks.training_data(self.layer_shapes[0], self.layer_shapes[-1], x_train, y_train, x_val, y_val)
+    return dict(zip(("x_train", "y_train", "x_val", "y_val"), arrays))
 # END ANSWER ONLY
 
 
 class NeuralNetwork():
+    # BEGIN ANSWER ONLY
+    @before(_check_init)
+    # END ANSWER ONLY
     def __init__(self, layer_shapes, epochs=50, learning_rate=0.01, random_state=1):
-        # BEGIN ANSWER ONLY
-        checks.layer_sizes("layer_shapes", layer_shapes)
-        checks.positive_integer("epochs", epochs)
-        checks.positive_number("learning_rate", learning_rate)
-        checks.integer("random_state", random_state, minimum=0, maximum=2**32 - 1)
-        # END ANSWER ONLY
         self.epochs = epochs
         self.learning_rate = learning_rate
         self.random_state = random_state
@@ -125,15 +138,12 @@ class NeuralNetwork():
         return np.argmax(self._forward_pass(x))  # argmax_k f_k
         # END SOLUTION
 
+    # BEGIN ANSWER ONLY
+    @before(_check_fit)
+    @keeps_history  # net.history: the epochs done, also when training is interrupted (Ctrl-C)
+    # END ANSWER ONLY
     def fit(self, x_train, y_train, x_val, y_val):
-        # BEGIN ANSWER ONLY
-        x_train, y_train, x_val, y_val = checks.training_data(
-            self.layer_shapes[0], self.layer_shapes[-1], x_train, y_train, x_val, y_val)
-        # END ANSWER ONLY
         history = {'accuracy': [], 'val_accuracy': []}
-        # BEGIN ANSWER ONLY
-        self.history = history  # the epochs done so far stay in net.history if training is interrupted
-        # END ANSWER ONLY
         start_time = time.time()
 
         for iteration in range(self.epochs):

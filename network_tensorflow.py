@@ -6,6 +6,10 @@ as the problem set asks: a ``# Mistake N:`` line says why it is wrong, the templ
 follow commented out, and the repair sits between ``# Repair N:`` and ``# End of repair N.``
 The schedule, the students' part, sits between ``# BEGIN SOLUTION`` and ``# END SOLUTION``.
 
+This answer's own additions (argument checks, a seed for Keras 3) are decorators above the
+given methods (:mod:`wrappers`), never inside them; two of Keras' own options
+(``steps_per_execution``, ``verbose``) are opt-in through the subclass in ``keras_options.py``.
+
 Written with ``tf.keras`` only, so it runs under Keras 3 (``tensorflow`` 2.16 and later) and
 Keras 2 (TensorFlow 2.13-2.15, or ``tf-keras`` with ``TF_USE_LEGACY_KERAS=1``).  The template
 turns on eager mode below; ``tf.config.run_functions_eagerly(False)`` before training gives
@@ -17,6 +21,33 @@ tf.config.run_functions_eagerly(True)
 # BEGIN ANSWER ONLY
 
 import checks
+from wrappers import before
+
+
+def _before_init(self, sizes, random_state):
+    checks.layer_sizes("sizes", sizes)
+    checks.integer("random_state", random_state, minimum=0, maximum=2**32 - 1)
+    # Keras 3 draws initial weights from its own generator, which the template's tf.random.set_seed
+    # does not seed; this seeds it (and Python's and NumPy's), so the same random_state gives the
+    # same network.
+    tf.keras.utils.set_random_seed(random_state)
+
+
+def _check_compile_and_fit(self, x_train, y_train, epochs, learning_rate, batch_size, validation_data):
+    checks.features("x_train", x_train, self.sizes[0], batch_only=True, images=True)
+    checks.one_hot("y_train", y_train, len(x_train), self.sizes[-1])
+    if validation_data is not None:
+        x_val, y_val = checks.pair("validation_data", validation_data, ("x_val", "y_val"))
+        checks.features("x_val", x_val, self.sizes[0], batch_only=True, images=True)
+        checks.one_hot("y_val", y_val, len(x_val), self.sizes[-1])
+    checks.positive_integer("epochs", epochs)
+    checks.positive_integer("batch_size", batch_size)
+    if not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
+        checks.positive_number("learning_rate", learning_rate)
+
+
+def _check_schedule(self, initial_learning_rate):
+    checks.positive_integer("initial_learning_rate", initial_learning_rate)
 # END ANSWER ONLY
 
 
@@ -25,20 +56,14 @@ import checks
 # END ANSWER ONLY
 class NeuralNetworkTf(tf.keras.Sequential):
 
+    # BEGIN ANSWER ONLY
+    @before(_before_init)
+    # END ANSWER ONLY
     def __init__(self, sizes, random_state=1):
-        # BEGIN ANSWER ONLY
-        checks.layer_sizes("sizes", sizes)
-        checks.integer("random_state", random_state, minimum=0, maximum=2**32 - 1)
-        # END ANSWER ONLY
         super().__init__()
         self.sizes = sizes
         self.random_state = random_state
         tf.random.set_seed(random_state)
-        # BEGIN ANSWER ONLY
-        # Keras 3 draws initial weights from its own generator, which the line above does not seed;
-        # this seeds it (and Python's and NumPy's), so the same random_state gives the same network.
-        tf.keras.utils.set_random_seed(random_state)
-        # END ANSWER ONLY
 
         # Mistake 1: sizes[0] is the input size, not a layer (i = 0 adds a Dense(784)); nothing flattens the images.
         # for i in range(0, len(sizes)):
@@ -61,29 +86,12 @@ class NeuralNetworkTf(tf.keras.Sequential):
                 self.add(tf.keras.layers.Dense(sizes[i], activation='sigmoid'))
                 # End of repair 2 (continued).
 
+    # BEGIN ANSWER ONLY
+    @before(_check_compile_and_fit)
+    # END ANSWER ONLY
     def compile_and_fit(self, x_train, y_train,
                         epochs=50, learning_rate=0.01,
-                        batch_size=1, validation_data=None,
-                        # BEGIN ANSWER ONLY
-                        steps_per_execution=1, verbose="auto",
-                        # END ANSWER ONLY
-                        ):
-        # BEGIN ANSWER ONLY
-        # Opt-in, the defaults are Keras' (the template's behaviour): `steps_per_execution` mini-batches per
-        # compiled call (fewer Python round trips; the optimizer and the schedule still step once per
-        # mini-batch), `verbose` as in Keras' fit (2: one line per epoch).
-        checks.features("x_train", x_train, self.sizes[0], batch_only=True, images=True)
-        checks.one_hot("y_train", y_train, len(x_train), self.sizes[-1])
-        if validation_data is not None:
-            x_val, y_val = checks.pair("validation_data", validation_data, ("x_val", "y_val"))
-            checks.features("x_val", x_val, self.sizes[0], batch_only=True, images=True)
-            checks.one_hot("y_val", y_val, len(x_val), self.sizes[-1])
-        checks.positive_integer("epochs", epochs)
-        checks.positive_integer("batch_size", batch_size)
-        checks.positive_integer("steps_per_execution", steps_per_execution)
-        if not isinstance(learning_rate, tf.keras.optimizers.schedules.LearningRateSchedule):
-            checks.positive_number("learning_rate", learning_rate)
-        # END ANSWER ONLY
+                        batch_size=1, validation_data=None):
         optimizer = tf.keras.optimizers.SGD(learning_rate=learning_rate)
         # Mistake 3: binary cross-entropy scores 10 independent yes/no outputs; one class of 10 needs categorical.
         # loss_function = tf.keras.losses.BinaryCrossentropy()
@@ -93,18 +101,10 @@ class NeuralNetworkTf(tf.keras.Sequential):
         eval_metrics = ['accuracy']
 
         super().compile(optimizer=optimizer, loss=loss_function,
-                        metrics=eval_metrics,
-                        # BEGIN ANSWER ONLY
-                        steps_per_execution=steps_per_execution,
-                        # END ANSWER ONLY
-                        )
+                        metrics=eval_metrics)
         return super().fit(x_train, y_train, epochs=epochs,
                            batch_size=batch_size,
-                           validation_data=validation_data,
-                           # BEGIN ANSWER ONLY
-                           verbose=verbose,
-                           # END ANSWER ONLY
-                           )
+                           validation_data=validation_data)
 
     # BEGIN ANSWER ONLY
     def get_config(self):
@@ -126,10 +126,10 @@ class TimeBasedLearningRate(tf.keras.optimizers.schedules.LearningRateSchedule):
     learning rate by 1 until minimal learning rate of 1 is reached.
     '''
 
+    # BEGIN ANSWER ONLY
+    @before(_check_schedule)
+    # END ANSWER ONLY
     def __init__(self, initial_learning_rate):
-        # BEGIN ANSWER ONLY
-        checks.positive_integer("initial_learning_rate", initial_learning_rate)
-        # END ANSWER ONLY
         # BEGIN SOLUTION (init)
         self.initial_learning_rate = initial_learning_rate
         # END SOLUTION

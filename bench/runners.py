@@ -253,10 +253,11 @@ class KerasEpochClock:
 
 def prepare_keras(job, data):
     """network_tensorflow.NeuralNetworkTf.compile_and_fit on (n, 28, 28) images in [0, 1], graph mode,
-    ``steps_per_execution`` as the notebook passes it (about 1,000 images per compiled call)."""
+    ``steps_per_execution`` as the notebook sets it (keras_options: about 1,000 images per compiled call)."""
     import tensorflow as tf
 
     import network_tensorflow as ntf
+    from keras_options import NeuralNetworkTfWithOptions
 
     tf.config.run_functions_eagerly(False)  # the template turns eager mode on; the notebook turns it off again
 
@@ -267,12 +268,12 @@ def prepare_keras(job, data):
         lr = job["learning_rate"]
         if isinstance(lr, dict):  # {"schedule": "TimeBasedLearningRate", "initial": 10}
             lr = getattr(ntf, lr["schedule"])(lr["initial"])
-        net = ntf.NeuralNetworkTf(job["sizes"], random_state=job["seed"])
+        net = NeuralNetworkTfWithOptions(job["sizes"], random_state=job["seed"], verbose=0,
+                                         steps_per_execution=max(1, 1000 // job["batch_size"]))
         clock = KerasEpochClock()
         with clock.attached():
             h = net.compile_and_fit(x, y, epochs=epochs, learning_rate=lr, batch_size=job["batch_size"],
-                                    validation_data=(xv, yv), verbose=0,
-                                    steps_per_execution=max(1, 1000 // job["batch_size"]))
+                                    validation_data=(xv, yv))
         return h.history, clock.epoch_time
     return train
 

@@ -1,6 +1,7 @@
 """mnist.py: the offline loader, the IDX/npz readers and their failure modes, the split."""
 
 import gzip
+import re
 
 import numpy as np
 import pytest
@@ -217,11 +218,40 @@ def test_split_sizes_exact_with_rounding():
     assert set(y_tr) == set(range(10)) and set(y_va) == set(range(10))
 
 
-@pytest.mark.parametrize("args, match", [((6000, 0), "at most 5000"), ((-1,), "non-negative"),
-                                         ((10.5,), "non-negative integer")])
-def test_split_bad_sizes(args, match):
-    with pytest.raises(ValueError, match=match):
+def test_split_is_scikit_learns_stratified_split():
+    """The split is scikit-learn's StratifiedShuffleSplit with these sizes and seed, (train, val) in that order."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    labels = np.random.default_rng(0).integers(0, 10, 700)
+    x = np.arange(700)
+    train, val = next(StratifiedShuffleSplit(1, train_size=300, test_size=200, random_state=5).split(x, labels))
+    x_tr, y_tr, x_va, y_va = mnist.train_val_split(x, labels, 300, 200, seed=5)
+    np.testing.assert_array_equal(x_tr, train)
+    np.testing.assert_array_equal(x_va, val)
+    np.testing.assert_array_equal(y_tr, labels[train])
+
+
+@pytest.mark.parametrize("args, error, match", [
+    ((5000, 0), ValueError, "Argument `n_train` must be an integer >= 10 and <= 4990. Received: n_train=5000 "
+                            "(of type int)"),
+    ((-1,), ValueError, "Argument `n_train` must be an integer >= 10 and <= 4990. Received: n_train=-1"),
+    ((10.5,), TypeError, "Argument `n_train` must be an integer >= 10 and <= 4990. Received: n_train=10.5 "
+                         "(of type float)"),
+    ((4000, 1001), ValueError, "Argument `n_val` must be an integer >= 10 and <= 1000. Received: n_val=1001"),
+    ((100, 9), ValueError, "Argument `n_val` must be an integer >= 10 and <= 4900. Received: n_val=9"),
+    ((4995,), ValueError, "Argument `n_train` must be an integer >= 10 and <= 4990. Received: n_train=4995"),
+])
+def test_split_bad_sizes(args, error, match):
+    with pytest.raises(error, match="^" + re.escape(match)):
         mnist.train_val_split(np.arange(5000), np.repeat(np.arange(10), 500), *args)
+
+
+def test_split_bad_labels():
+    with pytest.raises(ValueError, match=r"^Argument `y` must be integer labels of shape \(5000,\) in 0\.\.9\. "
+                                         r"Received: y=array of shape \(4999,\)"):
+        mnist.train_val_split(np.arange(5000), np.repeat(np.arange(10), 500)[1:], 100)
+    with pytest.raises(TypeError, match=r"^Argument `y` must be integer labels"):
+        mnist.train_val_split(np.arange(5000), np.repeat(np.arange(10.0), 500), 100)
 
 
 def test_one_hot_and_scale():

@@ -172,7 +172,7 @@ def test_fit_history_is_what_compute_accuracy_gives(digits):
 
 def test_learns_20_digits_to_full_training_accuracy():
     images, labels = load_mnist()
-    x, y, _, _ = train_val_split(images, labels, 20, 0)
+    x, y, _, _ = train_val_split(images, labels, 20)
     assert len(set(y.tolist())) == 10  # two of each class, not one sorted class
     x, y = scale_images(x, flatten=True), one_hot(y)
     net = NeuralNetwork([784, 128, 64, 10], epochs=30, learning_rate=1.5)

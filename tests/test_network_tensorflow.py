@@ -1,9 +1,10 @@
-"""Tests of network_tensorflow.py: the repaired Keras network and TimeBasedLearningRate.
+"""Tests of network_tensorflow.py (the repaired Keras network and TimeBasedLearningRate) and of
+keras_options.py (the same network with two of Keras' own options).
 
 References are independent of the code under test: a NumPy forward pass (utils.sigmoid /
 utils.softmax) with the model's own weights, categorical cross-entropy written out, the
-schedule's values 10, 9, ..., 1, 1, and a hand-written SGD loop (tf.GradientTape) that
-applies those rates itself.  The module turns on eager mode as the template does; these
+schedule's values 10, 9, ..., 1, 1, a hand-written SGD loop (tf.GradientTape) that
+applies those rates itself, and Keras' batch callbacks (one call per compiled call).  The module turns on eager mode as the template does; these
 tests run in graph mode (the same numbers, faster) except where they test eager mode itself.
 """
 
@@ -20,6 +21,7 @@ keras = pytest.importorskip("keras")
 
 import mnist  # noqa: E402
 import utils  # noqa: E402
+from keras_options import NeuralNetworkTfWithOptions  # noqa: E402
 from network_tensorflow import NeuralNetworkTf, TimeBasedLearningRate  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parent.parent / "network_tensorflow.py"
@@ -58,6 +60,13 @@ def cross_entropy(y, f):
     return float(np.mean(-np.sum(y * np.log(f), axis=1)))
 
 
+def train_63(model, data):
+    """63 images in mini-batches of 7 (9 steps an epoch), 2 epochs, TimeBasedLearningRate(3)."""
+    x, y, xv, yv = data[0][:63], data[1][:63], data[2][:30], data[3][:30]
+    return model.compile_and_fit(x, y, epochs=2, learning_rate=TimeBasedLearningRate(3), batch_size=7,
+                                 validation_data=(xv, yv))
+
+
 # --------------------------------------------------------------------------- part (a): the network
 def test_the_template_turns_on_eager_mode_at_import():
     assert EAGER_AT_IMPORT is True
@@ -89,7 +98,7 @@ def test_forward_matches_numpy_for_images_and_for_rows(data):
 
 def test_compile_and_fit_accepts_both_input_shapes_with_the_same_result(data):
     x, y = data[0][:40], data[1][:40]
-    kwargs = dict(epochs=2, learning_rate=0.1, batch_size=8, verbose=0)
+    kwargs = dict(epochs=2, learning_rate=0.1, batch_size=8)
     h_images = NeuralNetworkTf([784, 16, 10], random_state=5).compile_and_fit(x, y, **kwargs).history
     h_rows = NeuralNetworkTf([784, 16, 10], random_state=5).compile_and_fit(x.reshape(40, 784), y, **kwargs).history
     assert h_images["loss"] == h_rows["loss"]
@@ -101,7 +110,7 @@ def test_the_loss_is_categorical_cross_entropy(data):
     model_before = NeuralNetworkTf([784, 8, 10], random_state=2)
     model_before.build((None, 28, 28))
     expected = cross_entropy(y, numpy_forward(model_before, x))
-    history = model.compile_and_fit(x, y, epochs=1, learning_rate=0.01, batch_size=20, verbose=0)
+    history = model.compile_and_fit(x, y, epochs=1, learning_rate=0.01, batch_size=20)
     assert type(model.loss) is keras.losses.CategoricalCrossentropy
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     # One full-batch epoch: the reported loss is the cross-entropy before the only update.
@@ -132,7 +141,7 @@ def test_each_step_uses_the_rates_10_9_8(data):
     x, y = data[0][:1], data[1][:1]
     model = NeuralNetworkTf([784, 6, 10], random_state=7)
     reference = NeuralNetworkTf([784, 6, 10], random_state=7)
-    model.compile_and_fit(x, y, epochs=3, learning_rate=TimeBasedLearningRate(10), batch_size=1, verbose=0)
+    model.compile_and_fit(x, y, epochs=3, learning_rate=TimeBasedLearningRate(10), batch_size=1)
     assert int(model.optimizer.iterations.numpy()) == 3
     assert float(model.optimizer.learning_rate) == 7.0
     cce = keras.losses.CategoricalCrossentropy()
@@ -146,19 +155,9 @@ def test_each_step_uses_the_rates_10_9_8(data):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
-def test_same_seed_same_history_and_steps_per_execution_changes_nothing(data, capsys):
-    x, y, xv, yv = data[0][:60], data[1][:60], data[2][:30], data[3][:30]
-
-    def run(seed, spe):
-        model = NeuralNetworkTf([784, 16, 10], random_state=seed)
-        return model.compile_and_fit(x, y, epochs=2, learning_rate=TimeBasedLearningRate(3), batch_size=7,
-                                     validation_data=(xv, yv), steps_per_execution=spe, verbose=2).history
-
-    first = run(11, 1)
-    # Same seed, a fresh model, 9 steps per epoch run in chunks of 4, 4, 1: bit-identical.
-    assert run(11, 4) == first
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
-    assert [line for line in lines if line.startswith("Epoch")] == ["Epoch 1/2", "Epoch 2/2"] * 2  # verbose=2
+def test_same_seed_same_history_another_seed_other_weights(data):
+    first = train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history
+    assert train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history == first  # a fresh model
     # ... while another seed starts from other weights (no fit needed to see that).
     w11, w12 = NeuralNetworkTf([784, 16, 10], random_state=11), NeuralNetworkTf([784, 16, 10], random_state=12)
     for w in (w11, w12):
@@ -169,10 +168,9 @@ def test_same_seed_same_history_and_steps_per_execution_changes_nothing(data, ca
 def test_chosen_batch_size_learns_above_chance(data):
     """The notebook's setting (TimeBasedLearningRate(10), batch size 4, seed 42), cut to 5 epochs."""
     x_tr, y_tr, x_val, y_val = data
-    model = NeuralNetworkTf(COURSE_SIZES, random_state=42)
+    model = NeuralNetworkTfWithOptions(COURSE_SIZES, random_state=42, steps_per_execution=250, verbose=0)
     history = model.compile_and_fit(x_tr, y_tr, epochs=5, learning_rate=TimeBasedLearningRate(10),
-                                    batch_size=4, validation_data=(x_val, y_val), steps_per_execution=250,
-                                    verbose=0).history
+                                    batch_size=4, validation_data=(x_val, y_val)).history
     assert history["val_accuracy"][-1] > 0.5  # chance is 0.1; measured 0.64 after 5 epochs, 0.90 after 50
     assert history["accuracy"][-1] > history["accuracy"][0]
     assert int(model.optimizer.iterations.numpy()) == 5 * 250
@@ -202,6 +200,44 @@ def test_the_answer_runs_none_of_the_mistaken_lines_and_keeps_each_visible():
         assert re.search(rf"^ *# Mistake {re.escape(n)}:", text, re.M) and f"# End of repair {n}." in text
     assert "# loss_function = tf.keras.losses.BinaryCrossentropy()" in text
     assert "# for i in range(0, len(sizes)):" in text
+
+
+# --------------------------------------------------------------------------- keras_options.py: two Keras options
+def test_the_options_reach_keras_and_change_no_number(data, monkeypatch, capsys):
+    calls = []
+    original = keras.callbacks.CallbackList.on_train_batch_end
+
+    def counted(self, batch, logs=None):
+        calls.append(batch)
+        return original(self, batch, logs)
+
+    monkeypatch.setattr(keras.callbacks.CallbackList, "on_train_batch_end", counted)
+    plain = train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history
+    assert len(calls) == 2 * 9  # 63 images in mini-batches of 7: one call per step
+    capsys.readouterr()
+    calls.clear()
+    model = NeuralNetworkTfWithOptions([784, 16, 10], random_state=11, steps_per_execution=4, verbose=0)
+    assert train_63(model, data).history == plain  # bit-identical
+    assert len(calls) == 2 * 3  # 9 steps in compiled calls of 4, 4, 1
+    assert capsys.readouterr().out == ""  # verbose=0
+    assert int(model.optimizer.iterations.numpy()) == 18 and isinstance(model, NeuralNetworkTf)
+
+
+def test_verbose_2_prints_one_line_per_epoch(data, capsys):
+    train_63(NeuralNetworkTfWithOptions([784, 8, 10], random_state=1, verbose=2), data)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert [line for line in lines if line.startswith("Epoch")] == ["Epoch 1/2", "Epoch 2/2"]
+    assert len(lines) == 4 and all("val_accuracy" in line for line in lines[1::2])
+
+
+@pytest.mark.parametrize("options, error, fragment", [
+    ({"steps_per_execution": 0}, ValueError, "steps_per_execution=0 (of type int)"),
+    ({"steps_per_execution": 2.0}, TypeError, "steps_per_execution=2.0 (of type float)"),
+    ({"verbose": 3}, ValueError, "verbose=3 (of type int)"),
+])
+def test_bad_options_are_refused_in_the_checks_form(options, error, fragment):
+    with pytest.raises(error, match=r"^Argument `\w+` must be .*Received: " + re.escape(fragment)):
+        NeuralNetworkTfWithOptions([784, 10], **options)
 
 
 # --------------------------------------------------------------------------- part (b): the schedule
@@ -256,7 +292,7 @@ def test_schedule_config_round_trip():
 def test_compiled_model_saves_and_loads_back(data, tmp_path):
     x, y = data[0][:12], data[1][:12]
     model = NeuralNetworkTf([784, 16, 8, 10], random_state=4)
-    model.compile_and_fit(x, y, epochs=1, learning_rate=TimeBasedLearningRate(5), batch_size=4, verbose=0)
+    model.compile_and_fit(x, y, epochs=1, learning_rate=TimeBasedLearningRate(5), batch_size=4)
     path = tmp_path / "net.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)  # no custom_objects: both classes are registered
@@ -286,5 +322,5 @@ def test_ctrl_c_during_compile_and_fit_keeps_the_epochs_done(data, monkeypatch):
 
     monkeypatch.setattr(keras.callbacks.CallbackList, "on_epoch_begin", interrupt)
     with pytest.raises(KeyboardInterrupt):
-        model.compile_and_fit(x, y, epochs=5, learning_rate=0.1, batch_size=10, verbose=0)
+        model.compile_and_fit(x, y, epochs=5, learning_rate=0.1, batch_size=10)
     assert len(model.history.history["loss"]) == 2

@@ -4,9 +4,11 @@ Three references, none generated from this answer: ``tests/course_template/`` (t
 given code, written from its contract), ``tests/student_solution.py`` (methods written as
 students write them against it), and a list of what gives an answer away.
 
-* The handout's four files have exactly the template's names and signatures, and the given
-  methods are the template's statement for statement (``ast``); the answer has every
-  template name and signature too (extra parameters only after them, with defaults).
+* The handout's four files have exactly the template's names, module-level statements and
+  signatures, and the given functions are the template's statement for statement (``ast``)
+  and token for token (a trailing comma left by a removed region counts).  In the answer, with
+  the students' parts undone, every template function is the template's too: this answer's
+  own additions sit around the given code (decorators, other functions, modules), never inside.
 * The student's methods, pasted into a copy of the template, of this answer and of its
   handout, train through the course's calls with the same history, final weights and
   progress lines in all three.
@@ -14,18 +16,20 @@ students write them against it), and a list of what gives an answer away.
 """
 
 import ast
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import tokenize
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grade.handout import build_handout
+from grade.handout import build_handout, handout_source
 from grade.handout_checks import SHIPPED
 from mnist import load_embedded, one_hot, scale_images, train_val_split
 from student_solution import paste_solution
@@ -41,19 +45,20 @@ def handout(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- names, signatures, given code
-def definitions(path):
-    """``{qualified name: FunctionDef}`` and the module's import statements and other top-level statements."""
-    text = Path(path).read_text(encoding="utf-8")
+def definitions(text):
+    """``{qualified name: FunctionDef or ClassDef}`` (each with its ``.source``) and the other top-level statements."""
     tree = ast.parse(text)
+    lines = text.splitlines()
     defs, top = {}, []
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             defs[node.name] = node
             for f in node.body:
                 if isinstance(f, ast.FunctionDef):
-                    f.source = "\n".join(text.splitlines()[f.lineno - 1:f.end_lineno])  # with comments
+                    f.source = "\n".join(lines[f.lineno - 1:f.end_lineno])  # from `def` on, with comments
                     defs[f"{node.name}.{f.name}"] = f
         elif isinstance(node, ast.FunctionDef):
+            node.source = "\n".join(lines[node.lineno - 1:node.end_lineno])
             defs[node.name] = node
         elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):  # a docstring
             top.append(ast.dump(node))
@@ -75,37 +80,80 @@ def signature(func):
     return ast.dump(func.args)
 
 
-@pytest.mark.parametrize("name", FILES)
-def test_handout_is_the_template_name_for_name_and_statement_for_statement(handout, name):
-    want, want_top = definitions(TEMPLATE / name)
-    got, got_top = definitions(handout / name)
-    assert sorted(got) == sorted(want), "the handout must define exactly the template's classes and methods"
-    assert got_top == want_top, "the handout's imports and module-level statements must be the template's"
+SKIPPED_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+                  tokenize.ENDMARKER}
+
+
+def tokens(func):
+    """The function as written, token for token (a trailing comma counts; comments, line breaks,
+    indentation and ``pass`` statements do not)."""
+    toks = [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(func.source).readline)
+            if t.type not in SKIPPED_TOKENS]
+    return [t for t in toks if t != (tokenize.NAME, "pass")]
+
+
+def header(toks):
+    """The tokens of ``def name(...):``, up to the colon that ends the signature."""
+    depth = 0
+    for i, (kind, text) in enumerate(toks):
+        if kind == tokenize.OP:
+            depth += (text in "([{") - (text in ")]}")
+            if text == ":" and depth == 0:
+                return toks[:i + 1]
+    raise AssertionError("no signature in " + repr(toks[:20]))
+
+
+def assert_given_code_is_the_templates(got, want, where):
+    """Each of ``want``'s (the template's) functions in ``got``: the same signature, and for a given
+    function also the same docstring and statements, by ``ast`` and token for token (decorators aside)."""
     for qual, func in want.items():
         if isinstance(func, ast.ClassDef):
-            assert [ast.dump(b) for b in got[qual].bases] == [ast.dump(b) for b in func.bases], qual
             continue
-        assert signature(got[qual]) == signature(func), f"{qual}: not the template's signature"
-        assert ast.get_docstring(got[qual]) == ast.get_docstring(func), f"{qual}: not the template's docstring"
-        if not is_todo(func):
-            assert body(got[qual]) == body(func), f"{qual}: the given code is not the template's"
-        else:
+        assert qual in got, f"{where}: {qual} is missing"
+        assert signature(got[qual]) == signature(func), f"{where}: {qual}: not the template's signature"
+        assert header(tokens(got[qual])) == header(tokens(func)), f"{where}: {qual}: not the template's signature " \
+                                                                   "as written"
+        if is_todo(func):
+            continue
+        assert ast.get_docstring(got[qual]) == ast.get_docstring(func), f"{where}: {qual}: not the template's docstring"
+        assert body(got[qual]) == body(func), f"{where}: {qual}: the given code is not the template's"
+        assert tokens(got[qual]) == tokens(func), f"{where}: {qual}: the given code is not the template's as written"
+
+
+ANSWER_ONLY_MARK = re.compile(r"^[ \t]*# (BEGIN|END) ANSWER ONLY[ \t]*$")
+
+
+def students_parts_undone(path):
+    """The answer with the students' parts back as the template has them (``grade.handout``'s rules
+    for solution regions and Keras mistakes) and this answer's own additions kept (their markers go)."""
+    lines = [line for line in Path(path).read_text(encoding="utf-8").split("\n") if not ANSWER_ONLY_MARK.match(line)]
+    return handout_source("\n".join(lines), Path(path).name)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_handout_is_the_template_name_for_name_and_statement_for_statement(handout, name):
+    want, want_top = definitions((TEMPLATE / name).read_text(encoding="utf-8"))
+    got, got_top = definitions((handout / name).read_text(encoding="utf-8"))
+    assert sorted(got) == sorted(want), "the handout must define exactly the template's classes and methods"
+    assert got_top == want_top, "the handout's imports and module-level statements must be the template's"
+    for qual, cls in want.items():
+        if isinstance(cls, ast.ClassDef):
+            assert [ast.dump(d) for d in (*got[qual].bases, *got[qual].keywords, *got[qual].decorator_list)] == \
+                [ast.dump(d) for d in (*cls.bases, *cls.keywords, *cls.decorator_list)], qual
+    assert_given_code_is_the_templates(got, want, f"handout {name}")
+    for qual, func in want.items():
+        if isinstance(func, ast.FunctionDef) and is_todo(func):
             assert "TODO" in got[qual].source, f"{qual}: a TODO method must stay a TODO stub"
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_answer_keeps_every_template_name_and_signature(name):
-    want, _ = definitions(TEMPLATE / name)
-    got, _ = definitions(ROOT / name)
-    assert set(want) <= set(got)
-    for qual, func in want.items():
-        if isinstance(func, ast.ClassDef):
-            continue
-        a, b = got[qual].args, func.args
-        assert [x.arg for x in a.args[:len(b.args)]] == [x.arg for x in b.args], qual
-        assert [ast.dump(d) for d in a.defaults[:len(b.defaults)]] == [ast.dump(d) for d in b.defaults], qual
-        extra = len(a.args) - len(b.args)
-        assert extra <= len(a.defaults) - len(b.defaults), f"{qual}: an extra parameter without a default"
+def test_answer_adds_nothing_inside_the_templates_given_code(name):
+    """This answer's additions sit before or around the template's given functions (decorators, other
+    functions and methods, modules), never inside their bodies or argument lists: with the students'
+    parts undone and every answer-only region kept, each template function is the template's."""
+    want, _ = definitions((TEMPLATE / name).read_text(encoding="utf-8"))
+    got, _ = definitions(students_parts_undone(ROOT / name))
+    assert_given_code_is_the_templates(got, want, f"answer {name}")
 
 
 # --------------------------------------------------------------------------- a student's solution, pasted
@@ -126,6 +174,7 @@ DRIVER = textwrap.dedent('''
         train = DataLoader(TensorDataset(torch.from_numpy(d["tx"]), torch.from_numpy(d["ty"])), batch_size=1)
         val = DataLoader(TensorDataset(torch.from_numpy(d["txv"]), torch.from_numpy(d["tyv"])), batch_size=1)
         tnet = NeuralNetworkTorch(sizes=[784, 16, 12, 10], learning_rate=1.5, epochs=2, random_state=42)
+        before = [float((p.detach().double() ** 2).sum()) for p in tnet.parameters()]
         th = tnet.fit(train, val)
     lines = [re.sub(r"Training Time: [0-9.]+s", "Training Time: _", line) for line in out.getvalue().splitlines()]
     print(json.dumps({
@@ -133,6 +182,7 @@ DRIVER = textwrap.dedent('''
         "scratch_weights": [float(np.sum(W * W)) for W in net.weights],
         "torch": {k: [float(v) for v in vs] for k, vs in th.items()},
         "torch_weights": [float((p.detach().double() ** 2).sum()) for p in tnet.parameters()],
+        "torch_weights_before": before,
         "printed": lines}))
 ''')
 
@@ -164,13 +214,13 @@ def test_a_students_solution_trains_identically_in_template_answer_and_handout(t
     for name, src in copies.items():
         folder = tmp_path / name
         folder.mkdir()
-        for f in {*FILES, "checks.py", "mnist.py"}:
+        for f in {*FILES, "checks.py", "wrappers.py", "mnist.py"}:
             if (src / f).is_file():
                 shutil.copy(src / f, folder / f)
         runs[name] = train_pasted(folder, digits)
     t = runs["template"]
     assert len(t["scratch"]["accuracy"]) == 3 and len(t["torch"]["accuracy"]) == 2
-    assert len(set(t["scratch"]["accuracy"])) > 1 and len(set(t["torch"]["val_accuracy"])) > 1  # it trains
+    assert len(set(t["scratch"]["accuracy"])) > 1 and t["torch_weights"] != t["torch_weights_before"]  # it trains
     assert sum(line.startswith("Epoch: ") for line in t["printed"]) == 5
     assert runs["answer"] == t
     assert runs["handout"] == t
