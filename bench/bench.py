@@ -51,7 +51,7 @@ COURSE = {
                     fast=False),
     "pytorch": dict(n_train=1000, n_val=1000, sizes=[784, 128, 64, 10], epochs=50, learning_rate=0.05, batch_size=1),
     "keras": dict(n_train=1000, n_val=1000, sizes=[784, 128, 32, 10], epochs=50,
-                  learning_rate={"schedule": "TimeBasedLearningRate", "initial": 10}, batch_size=4),
+                  learning_rate={"schedule": "TimeBasedLearningRate", "initial": 10}, batch_size=8),
 }
 # Each network's mini-batch setting on 4,000/1,000, chosen by sweeps (bench/notes.md).
 MINIBATCH = {
