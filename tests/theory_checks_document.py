@@ -239,6 +239,13 @@ def check_mistakes_match_rubric(doc):
         text = body[body.index(starts[q]):body.index(starts[nxt])]
         rubric_ids = [m["id"] for qq in _rubric()["questions"] if qq["id"] == q for m in qq["mistakes"]]
         assert re.findall(r"\\mistake\{([^}]+)\}", text) == rubric_ids, q
+    # 1.3.2: the line at the minimum of the test error in the answer and the rubric; where the
+    # line goes is the sketch's question, not which data chose it ("the test set" is no mistake here)
+    q132 = next(q for q in _rubric()["questions"] if q["id"] == "1.3.2")
+    line = next(i for i in q132["items"] if i["id"] == "1.3.2.line")["description"]
+    assert "at the minimum of the test error" in line and "at the minimum of the test error" in _flat(body)
+    mistakes = body[body.index(starts["1.3.2"]):body.index(starts["1.3.3"])].split(r"\mistakes")[1]
+    assert "test set" not in _flat(mistakes) and all("test set" not in m["description"] for m in q132["mistakes"])
 
 
 def _toml_item_score():

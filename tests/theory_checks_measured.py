@@ -107,7 +107,8 @@ def _macro_values(r):
         "PatStopMin": str(min(s for s, _ in rules)), "PatStopMax": str(max(s for s, _ in rules)),
         "PatKeptMin": str(min(k for _, k in rules)), "PatKeptMax": str(max(k for _, k in rules)),
         "PatChanges": _listed([_signed(c) for c in changes]), "PatChangeMean": _signed(float(np.mean(changes))),
-        "PatBetterIn": f"{sum(c < 0 for c in changes)} of {len(changes)}",
+        "PatBetterIn": (f"all {len(changes)}" if min(changes) < 0 and max(changes) < 0
+                        else f"{sum(c < 0 for c in changes)} of {len(changes)}"),
     }
 
 
@@ -192,8 +193,8 @@ CLAIMS = {
         == r["complexity"]["hidden_units"][int(np.argmin(r["complexity"]["val_error_mean"]))],
     "the line sits \\CxChosenPosition\\,\\% of the way along the axis":
         lambda r: 0.2 <= r["complexity"]["chosen_position"] <= 0.8,
-    "Left of it the mean training and test errors both fall as units are added":
-        lambda r: all(np.all(np.diff(r["complexity"][k][:_chosen(r) + 1]) < 0) for k in ("train_error_mean", "test_error_mean")),
+    "Left of it the mean test error falls as units are added":
+        lambda r: np.all(np.diff(r["complexity"]["test_error_mean"][:_chosen(r) + 1]) < 0),
     "(chance level)":
         lambda r: abs(r["complexity"]["test_error_mean"][0] - 0.9) < 0.02,
     "With \\CxUnderfit{} units the training error is above the share of wrong labels in the training draw "
@@ -224,11 +225,10 @@ CLAIMS = {
     "\\PatStopMin{} to \\PatStopMax{} and returns the weights of epochs \\PatKeptMin{} to \\PatKeptMax{}":
         lambda r: all((rep["patience_stop"], rep["patience_kept"]) == _patience_rule(rep["val_error"], r["epochs"]["patience"])
                       for rep in _reps(r, "epochs")),
-    "Early stopping thus lowers the test error in \\PatBetterIn{} repetitions, by little, because the held-out "
-    "errors level off instead of rising steeply":
-        lambda r: any(c < 0 for c in _pat_changes(r)) and min(_pat_changes(r)) > -0.05,
-    "in the other one the validation error, noisy on \\NVal{} digits, kept an epoch with a higher test error":
-        lambda r: sum(c > 0 for c in _pat_changes(r)) == 1,
+    "Early stopping thus lowers the test error in \\PatBetterIn{} repetitions; the gains are small because the "
+    "held-out errors rise only slowly after their minimum":
+        lambda r: (any(c < 0 for c in _pat_changes(r))
+                   and all(0 < r["epochs"][k][-1] - min(r["epochs"][k]) < 0.05 for k in ("test_error_mean", "val_error_mean"))),
     "there the test error is lower than after \\EpMax{} epochs in every repetition":
         lambda r: all(rep["test_error"][rep["stop_epoch"] - 1] < rep["test_error"][-1] for rep in _reps(r, "epochs")),
 }

@@ -85,6 +85,7 @@ MUTATIONS = [
     ("symbols", [(r"(here a matrix, not the problem's single sample $X$) and", "and")]),
     ("symbols", [(r"$g(z) = c_1 z + c_0$", r"$g(z) = c_1 z + d$")]),
     ("mistakes-match-rubric", [(r"\mistake{1.5.wrong_iterate}", "")]),
+    ("mistakes-match-rubric", [("(the right end) or at an end of the axis.", "(the right end), at an end of the axis, or chosen with the test set.")]),
     ("rubric-semantics", [("but\nat most its points less", "but\nat least its points less")]),
     ("rubric-semantics", [("found on it, and at least 0.", "found on it, and at least 1.")]),
     ("title-page", [(r"{\large December 2026\par}", r"{\large Team number: \underline{\hspace{1.5cm}}\par}")]),
