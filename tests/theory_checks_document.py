@@ -82,11 +82,6 @@ def _math_segments(tex):
     return [re.sub(r"\\text\{[^}]*\}", " ", p) for p in parts]
 
 
-def _letters(segment, letter):
-    """Occurrences of ``letter`` as a math symbol (not inside a command name)."""
-    return re.findall(rf"(?<![\\a-zA-Z]){letter}(?![a-zA-Z])", segment)
-
-
 def check_symbols(doc):
     """Every letter of the mathematics is declared in SYMBOLS for each section that uses it, and
     defined anew wherever its meaning changes; and the conventions of 1.4-1.5: sigma (the

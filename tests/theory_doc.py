@@ -23,7 +23,6 @@ RUBRIC_TOML = THEORY / "rubric.toml"
 RUBRIC_TEX = THEORY / "rubric.tex"
 SOURCE = TEX.read_text(encoding="utf-8")
 RESULTS = json.loads((FIGURES / "results.json").read_text())
-LATEX_PACKAGES = "texlive-latex-recommended texlive-latex-extra latexmk"
 
 x, y = sp.symbols("x y", real=True)
 F11 = x**2 * y + x * y**2 - 6 * x * y

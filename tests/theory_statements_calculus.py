@@ -13,7 +13,6 @@ from theory_tex import block, evaluate, expression
 from theory_checks_calculus import _is_kink, _relu, _value
 from theory_doc import F11, statements_hold, x, y
 
-M = r"\$([^$]+)\$"  # one piece of inline math, captured
 
 
 def _sym(latex):

@@ -14,7 +14,6 @@ from theory_tex import block, equations, evaluate, expression
 from theory_checks_network import BATCHES, D, ETA, H1, K, N_BATCH, NETWORKS, _code_network, _random_network, _tensors
 from theory_doc import statements_hold
 
-M = r"\$([^$]+)\$"
 X1, X2, B0, B1 = sp.symbols("x_1 x_2 beta_0 beta_1")
 _SYM = {"x_1": X1, "x_2": X2, "beta_0": B0, "beta_1": B1}
 
