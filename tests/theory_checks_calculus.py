@@ -1,6 +1,7 @@
 """Theory checks of 1.1 (a function of two variables: gradient, Hessian, critical points)
 and 1.2 (ReLU: gradient, one-sided derivatives, subdifferential, convention at the kink)."""
 
+import functools
 import re
 
 import numpy as np
@@ -42,6 +43,13 @@ def check_hessian(doc):
         check_equations(chains, variables, {}, reference=lambda c, idx: ref)
 
 
+@functools.cache
+def _solve(expr, var):
+    """sympy.solve, remembered (the wrong edits and the poison test ask the same many times)."""
+    return tuple(sp.solve(expr, var))
+
+
+@functools.cache
 def _critical_points():
     grad = [sp.diff(F11, v) for v in (x, y)]
     return {(int(s[x]), int(s[y])) for s in sp.solve(grad, [x, y], dict=True)}
@@ -68,7 +76,7 @@ def check_critical_derivation(doc):
     first = [expression(rhs) for rhs in _math_items(block(tex, "roots-first", math_only=False), "y")]
     for px in rng.uniform(-4, 4, 5):  # the stated y(x) are exactly the roots in y of f_x
         stated = sorted(_value(c, x=px) for c in first)
-        roots = sorted(float(r.subs(x, px)) for r in sp.solve(fx, y))
+        roots = sorted(float(r.subs(x, px)) for r in _solve(fx, y))
         assert np.allclose(stated, roots), f"roots of f_x in y at x={px}: stated {stated}, sympy {roots}"
     branches = _branches(tex)
     assert len(branches) == len(first)
@@ -82,7 +90,7 @@ def check_critical_derivation(doc):
             ref = float(fy.subs({x: px, y: _value(y_of_x, x=px)}))
             check_equations([chain[0][:-1]], {"x": px}, {}, reference=lambda c, idx: ref)
         y_sym = sp.sympify(evaluate(y_of_x, {"x": x}))
-        roots_ref = sorted(float(r) for r in sp.solve(fy.subs(y, y_sym), x))
+        roots_ref = sorted(float(r) for r in _solve(fy.subs(y, y_sym), x))
         stated_roots = sorted(_value(expression(r)) for r in _math_items(block(tex, f"roots-{name}", math_only=False), "x"))
         assert stated_roots == roots_ref, f"roots-{name}: stated {stated_roots}, sympy {roots_ref}"
         stated_points = {(int(a), int(b)) for a, b in

@@ -68,10 +68,12 @@ SOURCE_DOC = Doc(SOURCE)    # what the checks of the source read
 PDF_DOC = Doc(SOURCE, PDF)  # what the checks of the PDF read
 
 
+@functools.lru_cache(maxsize=64)
 def _flat(text):
     return re.sub(r"\s+", " ", text)
 
 
+@functools.lru_cache(maxsize=16)
 def _body(tex):
     """The document body without comments."""
     body = tex[tex.index(r"\begin{document}"):]

@@ -36,6 +36,7 @@ Juxtaposition is a product: of numbers, or the matrix product when both factors 
 """
 
 import ast
+import functools
 import itertools
 import re
 
@@ -527,6 +528,7 @@ def evaluate(code, variables, **indices):
     return eval(code, {**HELPERS, "V": V, "PD": PD, "AT": AT, **indices})  # noqa: S307 (our own translation)
 
 
+@functools.lru_cache(maxsize=4096)
 def free_indices(code):
     names = {n.id for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Name)}
     bound = {a.arg for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Lambda)
