@@ -1,6 +1,7 @@
 """Theory checks of 1.1 (a function of two variables: gradient, Hessian, critical points)
 and 1.2 (ReLU: gradient, one-sided derivatives, subdifferential, convention at the kink)."""
 
+import functools
 import re
 
 import numpy as np
@@ -21,25 +22,34 @@ def check_function(doc):
 
 
 def check_gradient(doc):
-    chains = equations(doc.tex, "gradient")
-    assert [len(c) for c in chains] == [3], "expected: partials = expanded form = factored form"
+    chains = equations(doc.tex, "gradient", functions=["nabla_f"])
+    assert [len(c) for c in chains] == [4], "expected: nabla f(x,y) = partials = expanded form = factored form"
     grad = [sp.lambdify((x, y), sp.diff(F11, v)) for v in (x, y)]
     for px, py in _points(1):
         ref = [g(px, py) for g in grad]
-        variables = {"x": px, "y": py, ("d", "f", "x"): ref[0], ("d", "f", "y"): ref[1]}
+        variables = {"x": px, "y": py, ("d", "f", "x"): ref[0], ("d", "f", "y"): ref[1],
+                     "nabla_f": lambda a, b: [g(a, b) for g in grad]}
         check_equations(chains, variables, {}, reference=lambda c, idx: ref)
 
 
 def check_hessian(doc):
-    chains = equations(doc.tex, "hessian")
-    assert [len(c) for c in chains] == [2]
+    chains = equations(doc.tex, "hessian", functions=["nabla2_f"])
+    assert [len(c) for c in chains] == [3], "expected: nabla^2 f(x,y) = second partials = their values"
     hess = sp.lambdify((x, y), sp.hessian(F11, (x, y)))
     for px, py in _points(2):
         ref = np.array(hess(px, py), dtype=float)
-        variables = {"x": px, "y": py, "f_xx": ref[0, 0], "f_xy": ref[0, 1], "f_yx": ref[1, 0], "f_yy": ref[1, 1]}
+        variables = {"x": px, "y": py, "f_xx": ref[0, 0], "f_xy": ref[0, 1], "f_yx": ref[1, 0], "f_yy": ref[1, 1],
+                     "nabla2_f": lambda a, b: np.array(hess(a, b), dtype=float)}
         check_equations(chains, variables, {}, reference=lambda c, idx: ref)
 
 
+@functools.cache
+def _solve(expr, var):
+    """sympy.solve, remembered (the wrong edits and the poison test ask the same many times)."""
+    return tuple(sp.solve(expr, var))
+
+
+@functools.cache
 def _critical_points():
     grad = [sp.diff(F11, v) for v in (x, y)]
     return {(int(s[x]), int(s[y])) for s in sp.solve(grad, [x, y], dict=True)}
@@ -66,7 +76,7 @@ def check_critical_derivation(doc):
     first = [expression(rhs) for rhs in _math_items(block(tex, "roots-first", math_only=False), "y")]
     for px in rng.uniform(-4, 4, 5):  # the stated y(x) are exactly the roots in y of f_x
         stated = sorted(_value(c, x=px) for c in first)
-        roots = sorted(float(r.subs(x, px)) for r in sp.solve(fx, y))
+        roots = sorted(float(r.subs(x, px)) for r in _solve(fx, y))
         assert np.allclose(stated, roots), f"roots of f_x in y at x={px}: stated {stated}, sympy {roots}"
     branches = _branches(tex)
     assert len(branches) == len(first)
@@ -80,7 +90,7 @@ def check_critical_derivation(doc):
             ref = float(fy.subs({x: px, y: _value(y_of_x, x=px)}))
             check_equations([chain[0][:-1]], {"x": px}, {}, reference=lambda c, idx: ref)
         y_sym = sp.sympify(evaluate(y_of_x, {"x": x}))
-        roots_ref = sorted(float(r) for r in sp.solve(fy.subs(y, y_sym), x))
+        roots_ref = sorted(float(r) for r in _solve(fy.subs(y, y_sym), x))
         stated_roots = sorted(_value(expression(r)) for r in _math_items(block(tex, f"roots-{name}", math_only=False), "x"))
         assert stated_roots == roots_ref, f"roots-{name}: stated {stated_roots}, sympy {roots_ref}"
         stated_points = {(int(a), int(b)) for a, b in
@@ -97,37 +107,37 @@ def _fmt(v):
     return f"{v:.2f}".replace("-0.00", "0.00")
 
 
+TABLE_HEADER = ["point $(x,y)$", "$f_{xx}$", "$f_{xy}$", "$f_{yy}$", r"$\det \nabla^2 f$",
+                r"eigenvalues of $\nabla^2 f$", "type", "$f(x,y)$"]  # the columns of _expected_row
+
+
 def _expected_row(p):
-    """The row of the critical-point table for point ``p``, every cell in full."""
+    """The row of the critical-point table for point ``p``, every cell in full: the point, the
+    Hessian's entries f_xx, f_xy, f_yy, its determinant and eigenvalues, the type, f(p)."""
     H = sp.hessian(F11, (x, y)).subs({x: p[0], y: p[1]})
     det = float(H.det())
     eigs = sorted(float(sp.N(e)) for e, mult in H.eigenvals().items() for _ in range(mult))
-    fxx = int(H[0, 0])
     if det < 0:
         kind = "saddle point"
     elif det > 0:
-        kind = (f"local minimum ($f_{{xx}} = {fxx} > 0$)" if fxx > 0
-                else f"local maximum ($f_{{xx}} = {fxx} < 0$)")
+        kind = "local minimum" if H[0, 0] > 0 else "local maximum"
     else:
         kind = "inconclusive"
-    hess = r"$\begin{psmallmatrix} " + " & ".join(str(int(v)) for v in H[0, :]) + r" \\ " + \
-        " & ".join(str(int(v)) for v in H[1, :]) + r" \end{psmallmatrix}$"
     value = float(F11.subs({x: p[0], y: p[1]}))
-    return [f"$({p[0]},{p[1]})$", hess, f"${_fmt(det)}$", rf"${_fmt(eigs[0])},\ {_fmt(eigs[1])}$", kind,
-            f"${_fmt(value)}$"]
+    return [f"$({p[0]},{p[1]})$", *(f"${int(v)}$" for v in (H[0, 0], H[0, 1], H[1, 1])), f"${_fmt(det)}$",
+            rf"${_fmt(eigs[0])},\ {_fmt(eigs[1])}$", kind, f"${_fmt(value)}$"]
 
 
 def check_critical_points(doc):
     """The table: one row per critical point, every cell exactly as sympy's second-derivative
     test gives it (two decimals, as the problem asks)."""
+    header = re.search(r"\\toprule[ \t]*\n\s*([^\n]*?)\s*\\\\\s*\n\s*\\midrule\s*\n%@begin critical-points", doc.tex)
+    assert header and [_flat(c).strip() for c in header.group(1).split("&")] == TABLE_HEADER, "the table's header"
     rows = [line.strip() for line in block(doc.tex, "critical-points", math_only=False).strip().splitlines()]
     got = {}
     for line in rows:
         assert line.endswith(r"\\"), line
-        matrices = re.findall(r"\$\\begin\{psmallmatrix\}.*?\\end\{psmallmatrix\}\$", line)
-        protected = re.sub(r"\$\\begin\{psmallmatrix\}.*?\\end\{psmallmatrix\}\$", "MATRIX", line[:-2])
-        cells = [_flat(c).strip() for c in protected.split("&")]
-        cells = [_flat(matrices.pop(0)) if c == "MATRIX" else c for c in cells]
+        cells = [_flat(c).strip() for c in line[:-2].split("&")]
         m = re.fullmatch(r"\$\((-?\d+),(-?\d+)\)\$", cells[0])
         assert m, f"unreadable point cell {cells[0]!r}"
         got[(int(m.group(1)), int(m.group(2)))] = cells
@@ -142,12 +152,15 @@ def check_diagonal(doc):
     ref = sp.lambdify((x, y), F11)
     for t in np.linspace(-3, 4, 8):
         check_equations(chains, {"t": t, "f": ref}, {}, reference=lambda c, idx: ref(t, t))
-    m = re.search(r"which tends to \$([+-])\\infty\$ as \$t \\to -\\infty\$ \(and to \$([+-])\\infty\$ as "
-                  r"\$t \\to \+\\infty\$\)", _flat(doc.tex))
-    assert m, "the limits along the diagonal"
+    m = re.search(r"The minimum is only local: along the diagonal\s.*?which tends to \$([+-])\\infty\$ as "
+                  r"\$t \\to -\\infty\$ \(and to \$([+-])\\infty\$ as \$t \\to \+\\infty\$\), so \$f\$ has "
+                  r"(no|a) global minimum and (no|a) global maximum\.", _flat(doc.tex))
+    assert m, "the limits along the diagonal and what they say of f"
     poly = chains[0][1]
-    for sign, t in zip(m.groups(), (-1e4, 1e4)):
+    for sign, t in zip(m.groups()[:2], (-1e4, 1e4)):
         assert np.sign(_value(poly, t=t)) == (1 if sign == "+" else -1), (sign, t)
+    assert (m.group(3) == "no") == ("-" in m.groups()[:2]), "f has no global minimum exactly if it is unbounded below"
+    assert (m.group(4) == "no") == ("+" in m.groups()[:2]), "f has no global maximum exactly if it is unbounded above"
 
 
 # =========================================================================== 1.2
@@ -167,7 +180,7 @@ def check_inner_derivatives(doc):
 
 def check_relu_gradient(doc):
     chains = equations(doc.tex, "relu-gradient", functions=["relu_prime"])
-    assert [len(c) for c in chains] == [3]
+    assert [len(c) for c in chains] == [4], "expected: nabla f = partials = chain rule = cases"
     rng = np.random.default_rng(12)
     signs = set()
     for b, w, xx in rng.normal(size=(40, 3)):
@@ -178,7 +191,7 @@ def check_relu_gradient(doc):
                (_relu(b, w + eps, xx) - _relu(b, w - eps, xx)) / (2 * eps)]
         signs.add(b + xx * w > 0)
         variables = {"b": b, "w": w, "x": xx, "z": b + xx * w, "relu_prime": lambda z: float(z > 0),
-                     ("d", "f", "b"): ref[0], ("d", "f", "w"): ref[1]}
+                     ("d", "f", "b"): ref[0], ("d", "f", "w"): ref[1], "nabla_(b,w)_f": ref}
         check_equations(chains, variables, {}, reference=lambda c, idx: ref, atol=1e-6)
     assert signs == {True, False}  # both cases were exercised
 
@@ -199,13 +212,30 @@ def check_relu_one_sided(doc):
             assert np.isclose(_value(expression(rhs), x=xx), ref[side], atol=1e-5), (side, rhs, xx, ref[side])
 
 
+def _kink(condition):
+    """``b + xw = 0`` as the points it holds at: a function of (b, w, x) that must be zero."""
+    lhs, rhs = condition.split("=")
+    lhs, rhs = expression(lhs), expression(rhs)
+    return lambda b, w, xx: _value(lhs, b=b, w=w, x=xx) - _value(rhs, b=b, w=w, x=xx)
+
+
+def _is_kink(condition):
+    """The stated condition holds exactly where the argument of ReLU, b + xw, is zero."""
+    zero, scale = _kink(condition), _kink(condition)(1.0, 0.0, 0.0)  # a non-zero multiple of b + xw
+    points = np.random.default_rng(18).normal(size=(6, 3))
+    return scale != 0 and all(np.isclose(zero(b, w, xx), scale * (b + xx * w)) for b, w, xx in points)
+
+
 def check_relu_subdifferential(doc):
-    """The set {s v : s in [lo, hi]} is exactly the set of subgradients at a kink:
-    f(q) >= f(p) + g . (q - p) for all q holds for the stated ones and fails just outside."""
+    """The set {alpha v : alpha in [lo, hi]} is exactly the set of subgradients at a kink
+    (the condition stated beside it): f(q) >= f(p) + g . (q - p) for all q holds for the
+    stated ones and fails just outside."""
     text = block(doc.tex, "relu-subdifferential")
-    m = re.search(r"\\\{\s*(?:\\,)?\s*s\s*(?:\\,)?\s*(.+?)\s*:\s*s \\in \[([^,\]]+),([^\]]+)\]", text, re.S)
-    assert m, f"expected {{ s (vector) : s in [lo, hi] }}: {text!r}"
+    m = re.search(r"\\\{\s*(?:\\,)?\s*\\alpha\s*(?:\\,)?\s*(.+?)\s*:\s*\\alpha \\in \[([^,\]]+),([^\]]+)\]\s*"
+                  r"\\bigr\\\}\s*\\qquad \(([^()]*)\)\.", text, re.S)
+    assert m, f"expected {{ alpha (vector) : alpha in [lo, hi] }} (kink condition): {text!r}"
     vector, lo, hi = expression(m.group(1)), _value(expression(m.group(2))), _value(expression(m.group(3)))
+    assert _is_kink(m.group(4)), f"the condition {m.group(4)!r} is not the kink b + xw = 0"
     rng = np.random.default_rng(16)
     for w, xx in rng.normal(size=(6, 2)) * 2:
         b = -xx * w
@@ -216,16 +246,16 @@ def check_relu_subdifferential(doc):
         def is_subgradient(g):
             return all(_relu(b + db, w + dw, xx) >= _relu(b, w, xx) + g @ np.array([db, dw]) - 1e-9 for db, dw in steps)
 
-        for s in np.linspace(lo, hi, 5):
-            assert is_subgradient(s * v), f"s = {s}: {s * v} is not a subgradient at a kink (x = {xx})"
-        for s in (lo - 0.05, hi + 0.05):
-            assert not is_subgradient(s * v), f"s = {s} outside the stated interval is a subgradient too"
+        for a in np.linspace(lo, hi, 5):
+            assert is_subgradient(a * v), f"alpha = {a}: {a * v} is not a subgradient at a kink (x = {xx})"
+        for a in (lo - 0.05, hi + 0.05):
+            assert not is_subgradient(a * v), f"alpha = {a} outside the stated interval is a subgradient too"
         assert not is_subgradient(0.5 * along + 0.05 * normal), "a subgradient off the direction (1, x)"
 
 
 def check_relu_convention(doc):
     """The gradient used in practice, everywhere including the kink, equals PyTorch's; and the
-    text's convention s = 0 lies in the subdifferential and gives it."""
+    text's convention alpha = 0 lies in the subdifferential and gives it."""
     chains = equations(doc.tex, "relu-convention")
     assert [len(c) for c in chains] == [1]
     rng = np.random.default_rng(13)
@@ -236,10 +266,10 @@ def check_relu_convention(doc):
         torch.relu(bt + xx * wt).backward()
         ref = [bt.grad.item(), wt.grad.item()]
         check_equations(chains, {"b": b, "w": w, "x": xx}, {}, reference=lambda c, idx: ref)
-    m = re.search(r"is \$s = (-?\d+)\$, i\.e\.\\ \$\\relu'\(0\) = (-?\d+)\$", _flat(doc.tex))
+    m = re.search(r"is \$\\alpha = (-?\d+)\$, i\.e\.\\ \$\\relu'\(0\) = (-?\d+)\$", _flat(doc.tex))
     zero = torch.zeros((), dtype=torch.float64, requires_grad=True)
     torch.relu(zero).backward()
     assert m and int(m.group(1)) == int(m.group(2)) == zero.grad.item(), "the convention is PyTorch's value at 0"
     text = block(doc.tex, "relu-subdifferential")
-    lo, hi = re.search(r"s \\in \[([^,\]]+),([^\]]+)\]", text).groups()
+    lo, hi = re.search(r"\\alpha \\in \[([^,\]]+),([^\]]+)\]", text).groups()
     assert _value(expression(lo)) <= int(m.group(1)) <= _value(expression(hi))

@@ -2,13 +2,14 @@
 backward pass, against PyTorch autograd and torch.optim.SGD in float64) and Appendix B
 (the code's variant)."""
 
+import re
 
 import numpy as np
 import sympy as sp
 import torch
 
-from theory_tex import check_equations, equations, evaluate
-from theory_doc import _flat
+from theory_tex import check_equations, equations, evaluate, expression
+from theory_doc import _body, _flat
 
 
 # =========================================================================== 1.4
@@ -54,11 +55,14 @@ def check_identity(doc):
 
 def check_linear_g(doc):
     """With the stated linear g, the stated output argument, for symbolic weights, has a zero
-    mixed derivative (it is affine in x1, x2), while beta_0 + beta_1 x1 x2 has beta_1."""
-    x1, x2, c, d = sp.symbols("x_1 x_2 c d")
+    mixed derivative (it is affine in x1, x2), while beta_0 + beta_1 x1 x2 has beta_1: the
+    sentence that says so is read and its parts compared with these derivatives."""
+    x1, x2, c1, c0 = sp.symbols("x_1 x_2 c_1 c_0")
     g_chain = equations(doc.tex, "linear-g", functions=["g"])
     assert len(g_chain) == 1 and len(g_chain[0]) == 2
-    g = lambda z: evaluate(g_chain[0][1], {"z": z, "c": c, "d": d})  # noqa: E731
+    g = lambda z: evaluate(g_chain[0][1], {"z": z, "c_1": c1, "c_0": c0})  # noqa: E731
+    assert sp.diff(g(sp.Symbol("z")), sp.Symbol("z"), 2) == 0 and sp.diff(g(sp.Symbol("z")), sp.Symbol("z")) != 0, \
+        "g must be linear (affine, not constant)"
     w1 = np.array(sp.symbols("w11 w12 w21 w22"), dtype=object).reshape(2, 2)
     b1, w2 = np.array(sp.symbols("b1_1 b1_2"), dtype=object), np.array(sp.symbols("w2_1 w2_2"), dtype=object)
     b2 = sp.Symbol("b2")
@@ -66,11 +70,21 @@ def check_linear_g(doc):
     out = sp.expand(evaluate(code, {"x_1": x1, "x_2": x2, "g": g, "w1": w1, "b1": b1, "w2": w2, "b2": b2}))
     assert out.free_symbols >= {x1, x2} | set(w1.ravel()), "the argument uses every weight and both inputs"
     assert all(sp.diff(out, u, v) == 0 for u in (x1, x2) for v in (x1, x2)), f"not affine in x: {out}"
+    assert re.search(r"\\textbf\{A linear \$g\$ cannot work\.\} With \$g\(z\) =", _flat(_body(doc.tex))), \
+        "the argument names the hidden activation g of block linear-g"
+    m = re.search(r"is affine in \$\(x_1, x_2\)\$ for all weights: its mixed derivative "
+                  r"\$\\partial\^2/\\partial x_1\\partial x_2\$ is \$([^$]+)\$, that of \$([^$]+)\$ is \$([^$]+)\$\. "
+                  r"So no weights give the product unless \$([^$]+)\$\.", _flat(doc.tex))
+    assert m, "the argument against a linear g is not found"
     beta0, beta1 = sp.symbols("beta_0 beta_1")
-    assert sp.diff(beta0 + beta1 * x1 * x2, x1, x2) == beta1
-    flat = _flat(doc.tex)
-    assert ("its mixed derivative $\\partial^2/\\partial x_1\\partial x_2$ is $0$, "
-            "that of $\\beta_0 + \\beta_1 x_1x_2$ is $\\beta_1$") in flat
+    sym = {"x_1": x1, "x_2": x2, "beta_0": beta0, "beta_1": beta1}
+    stated_out, target, stated_target, unless = m.groups()
+    assert sp.simplify(evaluate(expression(stated_out), sym) - sp.diff(out, x1, x2)) == 0, "the argument's mixed derivative"
+    assert sp.simplify(evaluate(expression(target), sym) - (beta0 + beta1 * x1 * x2)) == 0, "the target's argument"
+    assert sp.simplify(evaluate(expression(stated_target), sym) - sp.diff(beta0 + beta1 * x1 * x2, x1, x2)) == 0
+    lhs, rhs = (evaluate(expression(side), sym) for side in unless.split("="))
+    assert sp.simplify(lhs - rhs - sp.diff(beta0 + beta1 * x1 * x2, x1, x2)) == 0, \
+        "the exception is where the target's mixed derivative vanishes"
 
 
 # =========================================================================== 1.5

@@ -1,15 +1,11 @@
-"""Theory checks of the prose: every number in the text against results.json and every
-mathematical statement outside the marked blocks against its own check."""
+"""Theory checks of the prose: every number written in the text against results.json (or a
+reviewed reason), counts of 1,000 and more with a thousands separator."""
 
 import math
 import re
 
-import sympy as sp
-
-from theory_tex import block, expression
-from theory_checks_calculus import _value
-from theory_checks_sketches import _results_tex_macros
-from theory_doc import F11, RESULTS, _body, _chosen, _flat, x, y
+from theory_checks_measured import _results_tex_macros
+from theory_doc import RESULTS, _body, _chosen, _flat
 
 
 # --------------------------------------------------------------------------- every number in the text
@@ -31,6 +27,7 @@ TEXT_NUMBERS = [
     (r"\\cite\[Sec\.~(?P<n>4\.3\.4), eq\.~\((?P<m>4\.106)\)\]\{bishop\}", lambda m: True),
     (r"(?P<n>1\.[1-5](?:\.[1-3])?)\b", lambda m: True),  # question numbers
     (r"Part~(?P<n>1)", lambda m: True),
+    (r"(?:from|never a|at least|between|derivative at) (?P<n>0)\b", lambda m: True),  # Appendix C: the floor, the kink
 ]
 
 
@@ -73,67 +70,3 @@ def check_thousands(doc):
     for text in texts:
         for v in re.findall(r"\d[\d,]*", text):
             assert len(v.replace(",", "")) < 4 or re.fullmatch(r"\d{1,3}(,\d{3})+", v), text
-
-
-# --------------------------------------------------------------------------- mathematics in the prose
-def _wrong_mixed_partial():
-    return sp.simplify(2 * x + 2 * y - 6 * y - sp.diff(F11, x, y)) != 0
-
-
-# Every statement in math outside the marked blocks (a relation: =, <, >, \le, \ge, \in, \to),
-# reviewed: a definition, notation, or a claim with its own check (True: notation/definition).
-PROSE_MATH = {
-    r"\nabla f = 0": True,  # the definition of a critical point
-    r"\det H < 0": True, r"\det H > 0": True, r"f_{xx} > 0": True, r"f_{xx} < 0": True,  # the test's rule
-    r"t \to -\infty": True, r"t \to +\infty": True,
-    r"y = 0": True, r"y = 6 - 2x": True,  # the items' headings: checked by check_critical_derivation
-    r"2x + 2y - 6y": lambda tex: _wrong_mixed_partial(),  # quoted as a mistake: it must be wrong
-    r"z = b + xw": True,
-    r"b + xw = 0": True,
-    r"\varphi(t) = f(b + t, w + tx)": True,
-    r"s = 0": True, r"\relu'(0) = 0": True,  # the convention: checked by check_relu_convention
-    r"\pd{z}{w} = x": lambda tex: "\\pd{z}{w} = x" in block(tex, "inner-derivatives"),  # repeats the block
-    r"s \in [-1, 1]": lambda tex: _relu_interval(tex) != (-1.0, 1.0),  # quoted as a mistake: it must be wrong
-    r"s < 0": True, r"b + xw < 0": True,
-    r"\beta_0, \beta_1 \in \R": True,
-    r"\beta_1 = 0": True,
-    r"\sigma = \relu": True, r"o =": True, r"f_k = o(a\lay{3})_k": True,
-    r"x \in \R^d": True, r"y \in \{0,1\}^K": True,
-    r"\eta > 0": True,
-    r"a = 0": True,
-    r"\delta = \partial L / \partial a": True,
-    r"n = 1": True, r"\mathcal{L} = L": True,
-    r"a_i\lay{1} \le 0": True,
-    r"X \in \R^{n \times d}": True, r"\Delta\lay{1} \in \R^{n \times H\lay{1}}": True,
-    r"k = l": True,
-    r"\eta = \LearningRate": True,
-    r"h = 1/(1 + e^{-a})": True,
-    r"\ind{a > 0}": True,
-    r"u = \partial C / \partial f": True,
-    r"(x_1 + x_2)^2 - (x_1 - x_2)^2": True,
-    r"\partial^2/\partial x_1\partial x_2": True,
-}
-
-
-def _relu_interval(tex):
-    lo, hi = re.search(r"s \\in \[([^,\]]+),([^\]]+)\]", block(tex, "relu-subdifferential")).groups()
-    return _value(expression(lo)), _value(expression(hi))
-
-
-def _prose_math(tex):
-    """Inline math of the body outside the title page, marked blocks and bibliography."""
-    body = _body(re.sub(r"^[ \t]*%@begin (\S+)\n.*?^[ \t]*%@end \1[ \t]*$", " ", tex, flags=re.S | re.M))
-    body = body[body.index(r"\end{titlepage}"):body.index(r"\begin{thebibliography}")]
-    return [_flat(m).strip() for m in re.findall(r"\$([^$]+)\$", body)]
-
-
-def check_prose_math(doc):
-    """The statements in the prose's math are exactly the reviewed ones, and each holds."""
-    relation = re.compile(r"=|<|>|\\le|\\ge|\\in\b|\\to\b")
-    found = set(_prose_math(doc.tex))
-    for math_text in found:
-        if relation.search(math_text):
-            assert math_text in PROSE_MATH, f"a statement in the prose that no test reviews: ${math_text}$"
-    for math_text, verdict in PROSE_MATH.items():
-        assert math_text in found, f"a reviewed statement is gone or was changed: ${math_text}$"
-        assert verdict is True or verdict(doc.tex), f"the prose states something false: ${math_text}$"

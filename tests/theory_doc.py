@@ -1,6 +1,6 @@
-"""What every theory check shares: the paths, the sources, a built document (`Doc`) and
-small helpers for reading LaTeX.  The checks live in tests/theory_checks_*.py and run from
-tests/test_theory.py."""
+"""What every theory check shares: the paths, the sources, a document (`Doc`: the source, and
+the PDF for the checks that read it) and small helpers for reading LaTeX.  The checks live in
+tests/theory_checks_*.py and run from tests/test_theory.py."""
 
 import functools
 import importlib.util
@@ -23,7 +23,6 @@ RUBRIC_TOML = THEORY / "rubric.toml"
 RUBRIC_TEX = THEORY / "rubric.tex"
 SOURCE = TEX.read_text(encoding="utf-8")
 RESULTS = json.loads((FIGURES / "results.json").read_text())
-LATEX_PACKAGES = "texlive-latex-recommended texlive-latex-extra latexmk"
 
 x, y = sp.symbols("x y", real=True)
 F11 = x**2 * y + x * y**2 - 6 * x * y
@@ -38,15 +37,26 @@ def _module(name, path):
     return module
 
 
-class Doc:
-    """A theory.tex source and the PDF built from it (its text read only when a check asks)."""
+class PdfNotRead(RuntimeError):
+    """A check of the source touched the PDF (not one of REJECTED: it can never pass for a rejection)."""
 
-    def __init__(self, tex, pdf_path):
-        self.tex, self.pdf_path = tex, Path(pdf_path)
+
+class Doc:
+    """A theory.tex source and, for the checks of the PDF, the PDF built from it (its text read
+    only when a check asks).  Without ``pdf_path`` the document is the source alone: reading
+    its PDF raises :class:`PdfNotRead`.  ``pages`` (text per page) may be given instead of a
+    PDF, to show that the checks of the PDF reject a wrong one."""
+
+    def __init__(self, tex, pdf_path=None, pages=None):
+        self.tex, self.pdf_path = tex, None if pdf_path is None else Path(pdf_path)
+        if pages is not None:
+            self.pages = pages
 
     @functools.cached_property
     def reader(self):
-        assert self.pdf_path.is_file(), f"{self.pdf_path} is missing: run `make theory`"
+        if self.pdf_path is None:
+            raise PdfNotRead("a check of the source read the PDF")
+        assert self.pdf_path.is_file(), f"{self.pdf_path} is missing: run `make -C theory pdf`"
         return pypdf.PdfReader(str(self.pdf_path))
 
     @functools.cached_property
@@ -54,13 +64,16 @@ class Doc:
         return [unicodedata.normalize("NFKC", page.extract_text()) for page in self.reader.pages]
 
 
-DOC = Doc(SOURCE, PDF)
+SOURCE_DOC = Doc(SOURCE)    # what the checks of the source read
+PDF_DOC = Doc(SOURCE, PDF)  # what the checks of the PDF read
 
 
+@functools.lru_cache(maxsize=64)
 def _flat(text):
     return re.sub(r"\s+", " ", text)
 
 
+@functools.lru_cache(maxsize=16)
 def _body(tex):
     """The document body without comments."""
     body = tex[tex.index(r"\begin{document}"):]
@@ -71,6 +84,27 @@ def _section(tex, start, end):
     """The source between two markers (e.g. ``\\subsection{Optimization}``)."""
     i = tex.index(start)
     return tex[i:tex.index(end, i)]
+
+
+def statements_hold(doc, statements):
+    """Each statement ``(regex, test)`` or ``(regex, "tex", test)`` is found in the flattened
+    body (comments removed) and its test holds for the match (and the source, if asked)."""
+    flat = _flat(_body(doc.tex))
+    for pattern, *needs, holds in statements:
+        m = re.search(pattern, flat)
+        assert m, f"theory.tex no longer says: {pattern[:90]!r}"
+        key = (pattern, m.group(0), doc.tex if needs else None)  # the same sentence: the same verdict
+        if key not in _VERDICTS:
+            try:
+                _VERDICTS[key] = bool(holds(m, doc.tex) if needs else holds(m))
+            except REJECTED:
+                raise
+            except Exception as error:  # noqa: BLE001 (fail closed: a statement that cannot be read is rejected)
+                raise AssertionError(f"cannot read the statement {m.group(0)!r}: {error!r}") from error
+        assert _VERDICTS[key], f"the statement is false: {m.group(0)!r}"
+
+
+_VERDICTS = {}
 
 
 def _points(seed, n=6):

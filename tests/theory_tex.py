@@ -22,7 +22,8 @@ indexes: ``w_{m1}\\lay{1}`` is ``w1[m, 0]``, ``w_2\\lay{2}`` is ``w2[1]``),
 ``\\mathcal{L}`` (the variable ``calL``), an evaluation bar ``|_{\\theta(r)}`` (the
 derivative at the variables given; ``|_{\\theta(r+1)}`` at those given as
 ``("at", "theta_next")``),
-``\\layT{n}`` (layer and transpose), ``^\\top``, powers, implicit multiplication, ``\\frac``,
+``\\layT{n}`` (layer and transpose), ``\\nabla f``, ``\\nabla^2 f``, ``\\nabla_{(b,w)} f`` (the
+variables ``nabla_f``, ``nabla2_f``, ``nabla_(b,w)_f``), ``^\\top``, powers, implicit multiplication, ``\\frac``,
 ``\\tfrac``, ``\\pd{A}{B}`` (a partial derivative: looked up in the variables as
 ``("d", A, B)``), ``\\ind{condition}`` (indicator), ``\\sum_{v=1}^{N}`` (its body is the rest
 of the product it stands in), ``\\langle u, v\\rangle``, ``\\odot``, ``\\mathbf{1}``,
@@ -35,6 +36,7 @@ Juxtaposition is a product: of numbers, or the matrix product when both factors 
 """
 
 import ast
+import functools
 import itertools
 import re
 
@@ -317,7 +319,7 @@ class _Parser:
         if v == "e" and self.peek(1) == "^":
             self.take(), self.take()
             return f"np.exp({self.parse_group_expr()})"
-        if k == "letter" or (k == "cmd" and v[1:] in _GREEK | {"relu", "diag", "operatorname", "exp", "mathcal"}):
+        if k == "letter" or (k == "cmd" and v[1:] in _GREEK | {"relu", "diag", "operatorname", "exp", "mathcal", "nabla"}):
             return self.variable()
         raise SyntaxError(f"unexpected {v!r} at token {self.p}: "
                           + " ".join(tok[1] for tok in self.t[max(0, self.p - 6):self.p + 6]))
@@ -325,7 +327,16 @@ class _Parser:
     def variable(self, raw=False):
         """A name with subscripts/layer/iteration; ``raw`` returns ``(name, [indices])``."""
         v = self.take()
-        if v == "\\operatorname":
+        if v == "\\nabla":  # \nabla^2_{sub} f: the variable "nabla2_sub_f"
+            name = "nabla"
+            if self.peek() == "^":
+                self.take()
+                name += "".join(t[1] for t in self.group_tokens())
+            if self.peek() == "_":
+                self.take()
+                name += "_" + "".join(t[1] for t in self.group_tokens())
+            name += "_" + self.take()
+        elif v == "\\operatorname":
             name = "".join(t[1] for t in self.group_tokens())
         elif v == "\\mathcal":
             name = "cal" + "".join(t[1] for t in self.group_tokens())
@@ -517,6 +528,7 @@ def evaluate(code, variables, **indices):
     return eval(code, {**HELPERS, "V": V, "PD": PD, "AT": AT, **indices})  # noqa: S307 (our own translation)
 
 
+@functools.lru_cache(maxsize=4096)
 def free_indices(code):
     names = {n.id for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Name)}
     bound = {a.arg for n in ast.walk(ast.parse(code, mode="eval")) if isinstance(n, ast.Lambda)

@@ -18,8 +18,10 @@ classes, an i.i.d. test set):
 * **inputs**: the first 50 principal components of the pixels (fitted on the training pool
   only), each scaled to standard deviation 0.5.  With 50 inputs every run takes seconds and a
   wide network can fit the noisy labels, so overfitting becomes visible;
-* every experiment is **repeated** (its own training draw and initial weights); the figures
-  show the mean and the range of the repetitions.
+* every experiment is **repeated** with other initial weights and, as each run_* function
+  says, other training digits; the figures show the mean and the range of the repetitions;
+* **early stopping** (1.3.3) is measured as the answer teaches it: the patience rule
+  (:func:`early_stopping`) applied to each repetition's validation errors after every epoch.
 """
 
 import sys
@@ -54,8 +56,9 @@ SIZE_HIDDEN, SIZE_REPEATS = 16, 3
 # width trained to its plateau; repeated with different training/validation draws and weights.
 WIDTHS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
 COMPLEXITY_N, REPEATS = 300, 5
-# 1.3.3: epochs, a fixed number of them, repeated like 1.3.2.
+# 1.3.3: epochs, a fixed number of them, repeated like 1.3.2; early stopping with a patience.
 EPOCHS_N, EPOCHS_HIDDEN, EPOCHS_MAX, EPOCHS_REPEATS = 300, 256, 200, 5
+PATIENCE = 20
 
 BEST_POSSIBLE = LABEL_NOISE * (N_CLASSES - 1) / N_CLASSES  # a random label is wrong 9 times in 10
 
@@ -153,16 +156,20 @@ def _summary(out, reps, keys):
 
 # --------------------------------------------------------------------------- experiments
 def run_sizes(d):
-    """1.3.1: each size trained until its training error stops falling; SIZE_REPEATS draws."""
+    """1.3.1: each size trained until its training error stops falling; SIZE_REPEATS repetitions,
+    each with its own initial weights and nested training sets, the first n digits of its own
+    order of the pool: at the largest size, the whole pool, all train on the same digits."""
     reps = []
     for r in range(SIZE_REPEATS):
         # Repetition r: nested training sets, the first n digits of one random order of the
         # pool (repetition 0: the pool's own stratified, shuffled order), and its own weights.
         order = np.arange(N_POOL) if r == 0 else np.random.default_rng(SEED + 30 + r).permutation(N_POOL)
-        rep = {"epochs": [], "stopped_at_plateau": [], "train_error": [], "test_error": [], "wrong_labels": []}
+        seed = SEED + r  # its initial weights and shuffling
+        rep = {"seed": seed, "epochs": [], "stopped_at_plateau": [], "train_error": [], "test_error": [],
+               "wrong_labels": []}
         for n in SIZES:
             train_set = d["pool"].take(order[:n])
-            net, epochs, stopped = fit_to_plateau(SIZE_HIDDEN, SEED + r, train_set, d["val"])
+            net, epochs, stopped = fit_to_plateau(SIZE_HIDDEN, seed, train_set, d["val"])
             rep["epochs"].append(epochs)
             rep["stopped_at_plateau"].append(stopped)
             rep["train_error"].append(error(net, train_set))
@@ -187,10 +194,11 @@ def run_complexity(d):
         i_tr, _, i_va, _ = mnist.train_val_split(np.arange(len(pool_val[1])), pool_val[1], COMPLEXITY_N, N_VAL,
                                                  seed=SEED + 10 + r)
         tr, va = pool_val.take(i_tr), pool_val.take(i_va)
-        rep = {"train_error": [], "val_error": [], "test_error": [], "epochs": [], "stopped_at_plateau": [],
+        seed = SEED + r
+        rep = {"seed": seed, "train_error": [], "val_error": [], "test_error": [], "epochs": [], "stopped_at_plateau": [],
                "wrong_share_train": tr.wrong_share(), "wrong_share_val": va.wrong_share()}
         for width in WIDTHS:
-            net, epochs, stopped = fit_to_plateau(width, SEED + r, tr, va)
+            net, epochs, stopped = fit_to_plateau(width, seed, tr, va)
             rep["train_error"].append(error(net, tr))
             rep["val_error"].append(error(net, va))
             rep["test_error"].append(error(net, d["test"]))
@@ -206,24 +214,45 @@ def run_complexity(d):
     return out
 
 
+def early_stopping(val_error, patience):
+    """The procedure of 1.3.3 on the validation errors after epochs 1, 2, ...: keep the
+    weights whenever the validation error is less than every earlier one, stop once it has not
+    been for ``patience`` epochs (or after the last epoch).  Returns ``(stop, kept)``: the epoch
+    after which training stops and the epoch whose weights are returned."""
+    best, kept = np.inf, 0
+    for epoch, err in enumerate(val_error, start=1):
+        if err < best:
+            best, kept = err, epoch
+        elif epoch - kept >= patience:
+            return epoch, kept
+    return len(val_error), kept
+
+
 def run_epochs(d):
-    """1.3.3: training/validation/test error after every epoch; EPOCHS_REPEATS draws.
+    """1.3.3: training/validation/test error after every epoch; EPOCHS_REPEATS repetitions, each
+    with its own EPOCHS_N training digits from the pool (repetition 0: the pool's own order) and
+    its own initial weights; the same validation and test digits.
 
     Training does not depend on the held-out set passed to ``fit`` (it is only evaluated),
     and it is seeded, so the run with the test set as the held-out set retraces the run
-    with the validation set weight for weight: together they give all three curves.
+    with the validation set weight for weight: together they give all three curves.  For the
+    same reason early stopping with PATIENCE (:func:`early_stopping`) returns exactly the
+    weights the run had after its kept epoch, whose test error is that epoch's.
     """
     reps = []
     for r in range(EPOCHS_REPEATS):
         order = np.arange(N_POOL) if r == 0 else np.random.default_rng(SEED + 20 + r).permutation(N_POOL)
         train_set = d["pool"].take(order[:EPOCHS_N])
-        train_err, val_err = fit(network(EPOCHS_HIDDEN, EPOCHS_MAX, SEED + r), train_set, d["val"])
-        train_err2, test_err = fit(network(EPOCHS_HIDDEN, EPOCHS_MAX, SEED + r), train_set, d["test"])
+        seed = SEED + r
+        train_err, val_err = fit(network(EPOCHS_HIDDEN, EPOCHS_MAX, seed), train_set, d["val"])
+        train_err2, test_err = fit(network(EPOCHS_HIDDEN, EPOCHS_MAX, seed), train_set, d["test"])
         if train_err != train_err2:
             raise RuntimeError("the two seeded runs differ: training is not deterministic")
-        reps.append({"train_error": train_err, "val_error": val_err, "test_error": test_err,
-                     "stop_epoch": int(np.argmin(val_err)) + 1})  # first epoch with the least validation error
-    out = {"n_train": EPOCHS_N, "hidden": EPOCHS_HIDDEN, "epochs": EPOCHS_MAX, "repeats": reps}
+        stop, kept = early_stopping(val_err, PATIENCE)
+        reps.append({"seed": seed, "train_error": train_err, "val_error": val_err, "test_error": test_err,
+                     "stop_epoch": int(np.argmin(val_err)) + 1,  # first epoch with the least validation error
+                     "patience_stop": stop, "patience_kept": kept, "wrong_share_train": train_set.wrong_share()})
+    out = {"n_train": EPOCHS_N, "hidden": EPOCHS_HIDDEN, "epochs": EPOCHS_MAX, "patience": PATIENCE, "repeats": reps}
     _summary(out, reps, ("train_error", "val_error", "test_error"))
     out["stop_epoch"] = int(np.argmin(out["val_error_mean"])) + 1  # least mean validation error
     return out

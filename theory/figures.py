@@ -13,7 +13,7 @@ Writes into ``figures/``: ``sketch_size.pdf``, ``sketch_complexity.pdf``,
 ``sketch_epochs.pdf``, ``error_vs_training_size.pdf``, ``error_vs_hidden_units.pdf``,
 ``error_vs_epochs.pdf``, ``results.json`` (every measured number, the sketches' curves and
 labels, the data source and the run time) and ``results.tex`` (the numbers quoted in the
-text, as LaTeX macros).  Run: ``python theory/figures.py [--mnist PATH]`` (about 6 minutes on
+text, as LaTeX macros).  Run: ``python theory/figures.py [--mnist PATH]`` (about 1.5 minutes on
 2 cores; ``results.json`` records the run time), or ``--redraw`` to redraw every figure
 from the recorded ``results.json`` without training.
 """
@@ -42,12 +42,13 @@ OUT = HERE / "figures"
 TEXT_PT = 9
 SMALL_PT = 8
 FIG_WIDTH = 6.3  # inches; the text width of theory.tex is 16.2 cm = 6.38 in
-SKETCH_HEIGHT, MEASURED_HEIGHT = 1.85, 3.0
+SKETCH_HEIGHT, MEASURED_HEIGHT = 1.85, 2.75
 PDF_METADATA = {"CreationDate": None, "Creator": None, "Producer": None}
 
 # The words of the figures, one spelling each (theory.tex uses the same; tests compare).
 TRAIN, VAL, TEST = "training error", "validation error", "test error"
 BAYES = "best possible error (Bayes error)"
+BAYES_BOUND = "lower bound of the Bayes error"  # the measured figures' dashed line (Appendix A)
 ZERO = "0 (zero error)"
 Y_LABEL = "error rate\n(increasing upwards)"
 
@@ -119,9 +120,10 @@ def _sketch(name, xlabel, x, curves, bayes):
         plt.rcParams["font.family"] = "DejaVu Sans"
         fig, ax = plt.subplots(figsize=(FIG_WIDTH, SKETCH_HEIGHT))
         ax.axhline(bayes, color="grey", ls="--", lw=1)
-        for label, values in curves.items():
+        for label, values in curves.items():  # the noisy validation curve thin, under the test curve
             key = {TRAIN: "train", VAL: "val", TEST: "test"}[label]
-            ax.plot(x, values, color=COLORS[key], lw=2, ls="--" if key == "val" else "-", label=label)
+            ax.plot(x, values, color=COLORS[key], lw=1.6 if key == "val" else 2, ls="--" if key == "val" else "-",
+                    zorder=2 if key == "val" else 3, label=label)
         marks = {}
         yield ax, marks
         _sketch_axes(ax, xlabel)
@@ -142,13 +144,15 @@ def sketch_size():
     test = level + 0.5 * np.exp(-x / 0.4)
     with _sketch("sketch_size.pdf", "training-set size (increasing rightwards)", x,
                  {TEST: test, TRAIN: train}, bayes) as (ax, marks):
-        ax.text(0.98, bayes - 0.03, BAYES, ha="right", va="top", fontsize=SMALL_PT, color="dimgrey")
+        ax.text(0.98, bayes - 0.06, BAYES, ha="right", va="top", fontsize=SMALL_PT, color="dimgrey")
         ax.text(0.1, 0.78, TEST, color=COLORS["test"], fontsize=TEXT_PT)
-        ax.text(0.2, 0.05, TRAIN, color=COLORS["train"], fontsize=TEXT_PT)
-        i = int(np.searchsorted(x, 0.8))
+        ax.text(0.3, 0.04, TRAIN, color=COLORS["train"], fontsize=TEXT_PT)
+        i = int(np.searchsorted(x, 0.3))  # where the gap is wide enough for a legible arrow
         ax.annotate("", xy=(x[i], test[i]), xytext=(x[i], train[i]),
-                    arrowprops={"arrowstyle": "<->", "color": "black", "lw": 1, "shrinkA": 0, "shrinkB": 0})
-        ax.text(x[i], test[i] + 0.08, "gap: shrinks as the set grows", fontsize=SMALL_PT, ha="center", va="bottom")
+                    arrowprops={"arrowstyle": "<|-|>,head_length=0.5,head_width=0.25", "color": "black", "lw": 1.2,
+                                "shrinkA": 0, "shrinkB": 0})
+        ax.text(x[i] + 0.02, (train[i] + test[i]) / 2, "gap: shrinks as\nthe set grows", fontsize=SMALL_PT,
+                ha="left", va="center")
         marks["gap_arrow"] = {"x": float(x[i]), "from": float(train[i]), "to": float(test[i])}
 
 
@@ -157,15 +161,16 @@ def sketch_complexity():
     train = 0.72 * np.exp(-3.2 * x)
     test = train + 0.12 + 0.55 * x**2
     best = x[np.argmin(test)]
+    bayes = 0.15
     with _sketch("sketch_complexity.pdf", "model complexity (increasing rightwards)", x,
-                 {TEST: test, TRAIN: train}, 0.08) as (ax, marks):
+                 {TEST: test, TRAIN: train}, bayes) as (ax, marks):
         ax.axvline(best, color="black", ls=":", lw=1.5)
         ax.text(best + 0.01, 0.95, "most complex model\nthe data support", fontsize=SMALL_PT, va="top")
         ax.text(0.72, 0.62, TEST, color=COLORS["test"], fontsize=TEXT_PT, ha="center")
-        ax.text(0.9, 0.12, TRAIN, color=COLORS["train"], fontsize=TEXT_PT, ha="center")
-        ax.text(0.03, 0.1, BAYES, fontsize=SMALL_PT, color="dimgrey", va="top")
-        ax.text(best / 2, 0.5, "underfitting\n(high bias)", fontsize=SMALL_PT, ha="center")
-        ax.text((best + 1) / 2, 0.25, "overfitting\n(high variance)", fontsize=SMALL_PT, ha="center")
+        ax.text(0.56, 0.2, TRAIN, color=COLORS["train"], fontsize=TEXT_PT, ha="center", va="bottom")
+        ax.text(0.03, bayes - 0.02, BAYES, fontsize=SMALL_PT, color="dimgrey", va="top")
+        ax.text(0.2, 0.64, "underfitting\n(high bias)", fontsize=SMALL_PT, ha="center", va="bottom")
+        ax.text(0.82, 0.22, "overfitting\n(high variance)", fontsize=SMALL_PT, ha="center", va="bottom")
         marks["line"] = float(best)
 
 
@@ -173,16 +178,16 @@ def sketch_epochs():
     x = np.linspace(0, 1, 200)
     train = 0.75 * np.exp(-4.5 * x) + 0.02
     test = 0.75 * np.exp(-5.5 * x) + 0.2 + 0.28 * x**2
-    wiggle = 0.022 * np.sin(29 * x) + 0.012 * np.sin(67 * x + 1)
+    wiggle = 0.035 * np.sin(29 * x) + 0.018 * np.sin(67 * x + 1)
     val = test + wiggle  # a finite validation set: a noisy, unbiased estimate of the test error
     stop = int(np.argmin(val))
     with _sketch("sketch_epochs.pdf", "training epochs (increasing rightwards)", x,
                  {TEST: test, VAL: val, TRAIN: train}, 0.15) as (ax, marks):
         ax.axvline(x[stop], color="black", ls=":", lw=1.5)
         ax.plot([x[stop]], [val[stop]], "k*", ms=12)
-        ax.annotate("early stopping: least validation error,\nkeep the weights of this epoch",
-                    xy=(x[stop], val[stop]), xytext=(0.22, 0.8),
-                    fontsize=SMALL_PT, arrowprops={"arrowstyle": "->", "lw": 1})
+        ax.annotate("early stopping: keep the\nweights of the epoch with\nthe least validation error",
+                    xy=(x[stop], val[stop]), xytext=(x[stop] + 0.04, 0.64), va="bottom",
+                    fontsize=SMALL_PT, arrowprops={"arrowstyle": "->", "lw": 1, "shrinkB": 6})
         ax.text(0.98, test[-1] + 0.05, TEST, color=COLORS["test"], fontsize=TEXT_PT, ha="right", va="bottom")
         j = int(np.searchsorted(x, 0.8))
         ax.text(x[j], min(val[j], test[j]) - 0.05, VAL, color=COLORS["val"], fontsize=TEXT_PT, ha="center", va="top")
@@ -207,7 +212,7 @@ def _measured_axes(ax, top):
     ax.set_yticks(ticks)
     ax.set_yticklabels([ZERO if t == 0 else f"{t:g}" for t in ticks])
     ax.axhline(100 * BEST_POSSIBLE, color="grey", ls="--", lw=1,
-               label=f"{BAYES}, {100 * BEST_POSSIBLE:g} % expected")
+               label=f"{BAYES_BOUND}: {100 * BEST_POSSIBLE:g} % wrong labels expected")
     ax.set_ylabel("error rate (%)")
     ax.grid(alpha=0.3)
 
@@ -288,10 +293,27 @@ def _pct1(v):
     return f"{100 * v:.1f}"
 
 
-def _words(values):
-    """``[16, 32, 128]`` -> ``"16, 32 or 128"``."""
-    values = [f"{v:,}" for v in values]
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+def _words(values, last="or"):
+    """``[16, 32, 128]`` -> ``"16, 32 or 128"`` (numbers with a thousands separator, text as it is)."""
+    values = [v if isinstance(v, str) else f"{v:,}" for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + f" {last} " + values[-1]
+
+
+def _signed(v):
+    """A difference in percentage points with its sign: ``$-$4.3``, ``$+$5.7``."""
+    return ("$-$" if v < 0 else "$+$") + _pct1(abs(v))
+
+
+def fit_to_wrong_labels(cx):
+    """Per width of the complexity sweep: "above" if the training error exceeds the share of
+    wrong labels of the training draw in every repetition (so digits with right labels are
+    missed), "below" if it is under that share in every repetition (so some wrong labels are
+    predicted), else "mixed"."""
+    out = []
+    for w in range(len(cx["hidden_units"])):
+        sides = {rep["train_error"][w] > rep["wrong_share_train"] for rep in cx["repeats"]}
+        out.append("mixed" if len(sides) > 1 else "above" if sides == {True} else "below")
+    return out
 
 
 def latex_macros(res):
@@ -305,6 +327,10 @@ def latex_macros(res):
     cx_argmins = sorted({cx["hidden_units"][int(np.argmin(rep["val_error"]))] for rep in cx["repeats"]})
     stops = [rep["stop_epoch"] for rep in ep["repeats"]]
     ep_rise = [rep["test_error"][-1] - rep["test_error"][rep["stop_epoch"] - 1] for rep in ep["repeats"]]
+    pat_change = [rep["test_error"][rep["patience_kept"] - 1] - rep["test_error"][-1] for rep in ep["repeats"]]
+    sides = fit_to_wrong_labels(cx)
+    noise_from = next(i for i in range(len(sides)) if all(v == "below" for v in sides[i:]))
+    wrong = [rep["wrong_share_train"] for rep in cx["repeats"]]
     m = {
         "NDigits": f"{res['n_digits']:,}", "NTest": f"{res['n_test']:,}", "NVal": f"{res['n_val']:,}",
         "NPool": f"{res['n_pool']:,}", "LabelNoise": f"{100 * res['label_noise']:g}",
@@ -338,12 +364,24 @@ def latex_macros(res):
         "CxRiseMin": _pct1(min(d for d in cx_rise if d > 0)), "CxRiseMax": _pct1(max(cx_rise)),
         "CxArgmins": _words(cx_argmins),
         "CxChosenPosition": f"{100 * cx['chosen_position']:.0f}",
+        "CxUnderfit": _words([w for w, side in zip(cx["hidden_units"], sides) if side == "above"], "and"),
+        "CxNoiseFrom": f"{cx['hidden_units'][noise_from]:,}",
+        "CxWrongMin": _pct1(min(wrong)), "CxWrongMax": _pct1(max(wrong)),
         "EpN": f"{ep['n_train']:,}", "EpHidden": str(ep["hidden"]), "EpMax": str(ep["epochs"]),
         "EpRepeats": str(len(ep["repeats"])), "StopEpoch": str(ep["stop_epoch"]),
         "StopMin": str(min(stops)), "StopMax": str(max(stops)),
         "StopValErr": _pct1(ep["val_error_mean"][stop]),
         "RiseMin": _pct1(min(ep_rise)), "RiseMax": _pct1(max(ep_rise)),
         "EndTrainErr": _pct1(ep["train_error_mean"][-1]),
+        "Patience": str(ep["patience"]),
+        "PatStopMin": str(min(rep["patience_stop"] for rep in ep["repeats"])),
+        "PatStopMax": str(max(rep["patience_stop"] for rep in ep["repeats"])),
+        "PatKeptMin": str(min(rep["patience_kept"] for rep in ep["repeats"])),
+        "PatKeptMax": str(max(rep["patience_kept"] for rep in ep["repeats"])),
+        "PatChanges": _words([_signed(v) for v in pat_change], "and"),
+        "PatChangeMean": _signed(float(np.mean(pat_change))),
+        "PatBetterIn": (f"all {len(pat_change)}" if all(v < 0 for v in pat_change)
+                        else f"{sum(v < 0 for v in pat_change)} of {len(pat_change)}"),
     }
     lines = ["% Written by theory/figures.py from figures/results.json; do not edit."]
     lines += [f"\\newcommand{{\\{k}}}{{{v}}}" for k, v in m.items()]

@@ -3,6 +3,9 @@
 
 ``rubric.toml`` is the one source; ``rubric.tex`` is generated from it (``make -C theory``
 runs this file; tests/test_theory.py holds the two equal).  Run: ``python theory/rubric.py``.
+The schema and the marking semantics are written at the top of rubric.toml; :func:`validate`
+enforces the schema (every mistake applies to one item of its question and deducts at most
+that item's points).
 """
 
 import math
@@ -18,7 +21,7 @@ QUESTION_IDS = ("1.1", "1.2", "1.3.1", "1.3.2", "1.3.3", "1.4", "1.5")
 _KEYS = {
     "question": ({"id", "title", "points", "items", "mistakes"}, set()),
     "item": ({"id", "points", "description"}, set()),
-    "mistake": ({"id", "deduction", "description"}, {"applies_to"}),
+    "mistake": ({"id", "deduction", "description", "applies_to"}, set()),
 }
 
 
@@ -40,7 +43,9 @@ def _keys(entry, kind, what):
     required, optional = _KEYS[kind]
     missing, unknown = required - set(entry), set(entry) - required - optional
     if missing or unknown:
-        raise ValueError(f"{what}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
+        raise ValueError(f"{what}: expected the keys {sorted(required)}"
+                         + (f" (optional: {sorted(optional)})" if optional else "")
+                         + f"; missing {sorted(missing)}, unknown {sorted(unknown)}")
 
 
 def validate(rubric):
@@ -75,13 +80,15 @@ def validate(rubric):
         item_points = [_number(i["points"], f"{i['id']}: points") for i in q["items"]]
         if any(p <= 0 for p in item_points) or not math.isclose(sum(item_points), points):
             raise ValueError(f"question {qid}: the items' points {item_points} must be positive and sum to {points}")
-        items = {i["id"] for i in q["items"]}
+        items = {i["id"]: i["points"] for i in q["items"]}
         for m in q["mistakes"]:
-            d = _number(m["deduction"], f"{m['id']}: deduction")
-            if not 0 < d <= points:
-                raise ValueError(f"{m['id']}: deduction must be positive and at most {points}; received {d}")
-            if "applies_to" in m and m["applies_to"] not in items:
-                raise ValueError(f"{m['id']}: applies_to {m['applies_to']!r} is not an item of question {qid}")
+            if m["applies_to"] not in items:
+                raise ValueError(f"{m['id']}: applies_to must name an item of question {qid} "
+                                 f"({', '.join(items)}); received {m['applies_to']!r}")
+            d, cap = _number(m["deduction"], f"{m['id']}: deduction"), items[m["applies_to"]]
+            if not 0 < d <= cap:
+                raise ValueError(f"{m['id']}: deduction must be positive and at most the {cap:g} points of "
+                                 f"{m['applies_to']}, the item it applies to; received {d:g}")
     total = _number(rubric["meta"]["total"], "meta.total")
     if not math.isclose(total, sum(q["points"] for q in questions)):
         raise ValueError(f"meta.total {total} is not the sum of the questions' points")
@@ -117,7 +124,7 @@ def render(rubric):
                   for i in q["items"]]
         lines += [r"\addlinespace", r"\multicolumn{3}{@{}l}{\emph{Common mistakes (deductions)}} \\*"]
         for m in q["mistakes"]:
-            target = rf" \rubricapplies{{{escape(m['applies_to'])}}}" if "applies_to" in m else ""
+            target = rf" \rubricapplies{{{escape(m['applies_to'])}}}"
             lines.append(rf"\rubricid{{{escape(m['id'])}}} & {escape(m['description'])}{target} & "
                          rf"$-${_num(m['deduction'])} \\")
         lines.append(r"\end{rubrictable}")
