@@ -76,7 +76,7 @@ def main(argv=None):
         results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
                                     progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
         for r in results:
-            r.collected = collected[r.folder]
+            r.collected = collected.get(Path(r.folder).resolve())
         if args.overrides:
             apply_overrides(results, args.overrides)
         if args.theory_marks:

@@ -4,7 +4,7 @@ reviewed reason), counts of 1,000 and more with a thousands separator."""
 import math
 import re
 
-from theory_checks_measured import _results_tex_macros
+from theory_checks_measured import TRAIN_BLOCK, _results_tex_macros
 from theory_doc import RESULTS, _body, _chosen, _flat
 
 
@@ -22,6 +22,7 @@ TEXT_NUMBERS = [
     (r"an error rate near (?P<n>\d+)\\,\\% has a standard error of about (?P<m>[\d.]+) percentage points",
      lambda m: (f"{_se_points(int(m['n']) / 100, RESULTS['n_test']):.1f}" == m["m"]  # near the measured errors
                 and abs(int(m["n"]) / 100 - RESULTS["complexity"]["test_error_mean"][_chosen(RESULTS)]) < 0.02)),
+    (r"its mean over each block of (?P<n>\d+) epochs", lambda m: int(m["n"]) == TRAIN_BLOCK),
     (r"Appendix~(?P<n>[A-C])", lambda m: True),
     (r"\\cite\[Sec\.~(?P<n>7\.8)\]\{goodfellow\}", lambda m: True),  # a citation: the section it cites
     (r"\\cite\[Sec\.~(?P<n>4\.3\.4), eq\.~\((?P<m>4\.106)\)\]\{bishop\}", lambda m: True),

@@ -50,6 +50,8 @@ MUTATIONS = [
     ("measured-claims", [("never falls from one\nsize to the next", "never rises from one\nsize to the next")]),
     ("best-possible", [("It is a lower bound of the Bayes", "It is an upper bound of the Bayes")]),
     ("text-numbers", [("has a\nstandard error of about 1.6 percentage points", "has a\nstandard error of about 0.6 percentage points")]),
+    ("text-numbers", [("each block of 20 epochs", "each block of 10 epochs")]),
+    ("measured-claims", [("The training error keeps falling:", "The training error keeps rising:")]),
     ("dashed-line", [("dashed grey: the best possible\n  error (Bayes error).}", "dashed grey: the test error.}")]),
     ("thousands", [("(the 5,000 MNIST digits embedded", "(the 5000 MNIST digits embedded")]),
     # 1.4
