@@ -2,13 +2,14 @@
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import sandbox
-from .batch import grade_submissions
+from . import isolation, sandbox
+from .batch import GRADER_FAULT, grade_submissions
 from .items import POINTS_FILE, TableError
 from .report import InputError, apply_overrides, attach_theory, read_roster, write_reports
 
@@ -24,7 +25,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grade", description=(
         "Grade problem set 1 submissions (folders holding network_scratch.py, network_pytorch.py, "
         "network_tensorflow.py, utils.py, MNIST_classification.ipynb and a theory PDF). Each part of a "
-        "submission runs in a bubblewrap sandbox; the verdicts are decided outside it."))
+        "submission runs in a bubblewrap sandbox with kernel-enforced limits; the verdicts are decided outside it."))
     parser.add_argument("submissions", nargs="+", type=Path, help="submission folders (the folder name is the key)")
     parser.add_argument("--out", type=Path, default=Path("build/grades"), help="output folder (default build/grades)")
     parser.add_argument("--jobs", type=int, default=2, help="parts graded at once (default 2)")
@@ -36,6 +37,9 @@ def main(argv=None):
     parser.add_argument("--overrides", type=Path, help="TOML of points set by hand, each with its reason")
     parser.add_argument("--theory-marks", type=Path, help="the theory marks CSV the review page saved "
                         "(python -m grade.review): theory points join the totals, reports and moodle.csv")
+    parser.add_argument("--no-sandbox", action="store_true", help="grade where the sandbox cannot start, with a weak "
+                        "isolation only: the submissions' code can then read and change this grader's files (every "
+                        "report says so)")
     args = parser.parse_args(argv)
     cwd = Path.cwd()
     out, cache = (cwd / args.out).resolve(), None if args.no_cache else (cwd / args.cache).resolve()
@@ -54,13 +58,21 @@ def main(argv=None):
                 raise InputError(f"{given}: no such file")
     except (InputError, OSError) as err:
         parser.error(str(err))
-    warning = sandbox.sandbox_warning()
-    if warning:
-        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
+    if args.no_sandbox:
+        print(f"WARNING: {isolation.warning()}.", file=sys.stderr, flush=True)
+    else:
+        path, why = sandbox.available()
+        if path is None:
+            print(f"python -m grade: refusing to grade: the sandbox cannot start here: {why}.\nGrading without it "
+                  f"(--no-sandbox) lets the submissions' code read and change this grader's files.", file=sys.stderr)
+            return 2
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     start = time.perf_counter()
     try:
         results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
-                                    progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+                                    progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True),
+                                    sandboxed=not args.no_sandbox)
         if args.overrides:
             apply_overrides(results, args.overrides)
         if args.theory_marks:
@@ -68,13 +80,28 @@ def main(argv=None):
         write_reports(results, out, roster)
     except (FileNotFoundError, ValueError, TableError, InputError) as err:  # MarksError, RubricError too
         parser.error(str(err))
+    except KeyboardInterrupt:
+        print("python -m grade: interrupted; every sandbox was stopped and the temporary files removed",
+              file=sys.stderr)
+        return 130
+    except OSError as err:  # writing the outputs: the grader's own fault
+        print(f"python -m grade: cannot write the grades: {err}", file=sys.stderr)
+        return 1
     width = min(max(len(r.name) for r in results), 40)
     for r in results:
         cached = f" (cached: {', '.join(r.cached_parts)})" if r.cached_parts else ""
         print(f"{r.name[:40]:<{width}}  {r.total:g} / {r.max:g}  {r.seconds:.1f} s{cached}")
     print(f"wrote {os.path.relpath(out, cwd) if out.is_relative_to(cwd) else out}/grades.csv, grades.json, "
           f"timing.csv{', moodle.csv' if roster else ''} and one .md per submission ({time.perf_counter() - start:.1f} s)")
-    return 0
+    faults = sorted({v["message"] for r in results for v in r.items.values() if v["code"] == GRADER_FAULT})
+    for message in faults:
+        print(f"python -m grade: the grader's own fault, not the team's: {message}", file=sys.stderr)
+    return 1 if faults else 0
+
+
+def _terminate(signum, frame):
+    """SIGTERM, SIGHUP: unwind as Ctrl-C does (every sandbox stopped, temporary folders removed)."""
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
