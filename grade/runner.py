@@ -13,6 +13,7 @@ environment are never cached.
 import functools
 import hashlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -83,6 +84,8 @@ def _environment(home, keras2):
            "PYTHONNOUSERSITE": "1"}
     if keras2:
         env["TF_USE_LEGACY_KERAS"] = "1"
+    if sandbox.python_path():  # packages outside the environment (PYTHONPATH, a .pth file), as this process has them
+        env["PYTHONPATH"] = os.pathsep.join(sandbox.python_path())
     return env
 
 

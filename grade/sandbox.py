@@ -172,12 +172,20 @@ def _real(p):
     return os.path.realpath(os.fspath(p))
 
 
-def _system_paths():
-    """The interpreter's installation, the environment and the folders of sys.path, resolved, without this
-    repository or a folder holding it."""
-    paths = {_real(p) for p in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix)}
-    paths |= {_real(p) for p in sys.path if p and os.path.isdir(p)}
-    return sorted(p for p in paths if not REPO.is_relative_to(p) and not Path(p).is_relative_to(REPO / "grade"))
+def _prefixes():
+    return sorted({_real(p) for p in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix)})
+
+
+def python_path():
+    """The folders of this process's sys.path outside the Python installation, the environment and this
+    repository (packages reached through PYTHONPATH or a .pth file), resolved: to be bound and put on the
+    sandboxed interpreter's PYTHONPATH."""
+    repo, out = Path(_real(REPO)), []
+    for p in (_real(p) for p in sys.path if p and os.path.isdir(p)):
+        inside = any(Path(p).is_relative_to(q) for q in _prefixes())
+        if not inside and not repo.is_relative_to(p) and not Path(p).is_relative_to(repo) and p not in out:
+            out.append(p)
+    return out
 
 
 def _bwrap_args(bwrap, workdir, env, limits, readonly, hide, cwd, private, fds, uid):
@@ -207,7 +215,7 @@ def _bwrap_args(bwrap, workdir, env, limits, readonly, hide, cwd, private, fds, 
         parents = [str(q) for q in reversed(Path(p).parents) if str(q) not in made]
         made.update(parents)
         return [x for q in parents for x in ("--dir", q)] + [*options, how, *extra, p]
-    for p in _system_paths():
+    for p in _prefixes() + python_path():
         if not any(p == b or p.startswith(b + "/") for b in bound):
             args += bind("--ro-bind", p, p)
             bound.append(p)
