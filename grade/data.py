@@ -33,7 +33,7 @@ SETTINGS = {
         "torch": {"sizes": [784, 32, 16, 10], "learning_rate": 0.1, "max_epochs": 20},
         "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 12},
     },
-    "docs": {"pdf_seconds": 30},  # for reading at most three PDFs (grade/pdftools.py's pdf_check)
+    "docs": {"pdf_seconds": 20},  # for reading at most three PDFs (grade/pdftools.py's pdf_check)
     "probe_seconds": {"default": 45, "learns": 150, "notebook": 60, "pdf": 45},
 }
 

@@ -76,7 +76,7 @@ def scan(folder):
                     target = os.path.realpath(e.path)
                     if not Path(target).is_relative_to(root):
                         outside[rel] = target
-                        refused[rel] = f"a link to {target}, outside the submission: not read"
+                        refused[rel] = f"a link to {os.readlink(e.path)}, outside the submission: not read"
                         continue
                     mode, source = os.stat(target).st_mode, Path(target)
                 else:
