@@ -41,6 +41,14 @@ def main(argv=None):
                         "isolation only: the submissions' code can then read and change this grader's files (every "
                         "report says so)")
     args = parser.parse_args(argv)
+    if args.no_sandbox:
+        print(f"WARNING: {isolation.warning()}.", file=sys.stderr, flush=True)
+    else:
+        path, why = sandbox.available()
+        if path is None:
+            print(f"python -m grade: refusing to grade: the sandbox cannot start here: {why}.\nGrading without it "
+                  f"(--no-sandbox) lets the submissions' code read and change this grader's files.", file=sys.stderr)
+            return 2
     cwd = Path.cwd()
     out, cache = (cwd / args.out).resolve(), None if args.no_cache else (cwd / args.cache).resolve()
     try:
@@ -58,14 +66,6 @@ def main(argv=None):
                 raise InputError(f"{given}: no such file")
     except (InputError, OSError) as err:
         parser.error(str(err))
-    if args.no_sandbox:
-        print(f"WARNING: {isolation.warning()}.", file=sys.stderr, flush=True)
-    else:
-        path, why = sandbox.available()
-        if path is None:
-            print(f"python -m grade: refusing to grade: the sandbox cannot start here: {why}.\nGrading without it "
-                  f"(--no-sandbox) lets the submissions' code read and change this grader's files.", file=sys.stderr)
-            return 2
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
     start = time.perf_counter()
@@ -83,7 +83,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("python -m grade: interrupted; every sandbox was stopped and the temporary files removed",
               file=sys.stderr)
-        return 130
+        return 128 + _SIGNAL[0]
     except OSError as err:  # writing the outputs: the grader's own fault
         print(f"python -m grade: cannot write the grades: {err}", file=sys.stderr)
         return 1
@@ -99,8 +99,12 @@ def main(argv=None):
     return 1 if faults else 0
 
 
+_SIGNAL = [signal.SIGINT]  # the signal that interrupted the run (its exit status: 128 + it)
+
+
 def _terminate(signum, frame):
     """SIGTERM, SIGHUP: unwind as Ctrl-C does (every sandbox stopped, temporary folders removed)."""
+    _SIGNAL[0] = signum
     raise KeyboardInterrupt
 
 

@@ -19,11 +19,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grade import grade_submissions
@@ -32,7 +34,7 @@ from grade.items import TableError, load_table, registry
 from grade.observations import judge_part
 from grade.report import (InputError, apply_overrides, attach_theory, moodle_rows, read_roster, report_filename,
                           write_reports)
-from grade_fixtures.hostile import DAEMON_MARK, FORMULA_NAME, HOSTILE, LONG_NAME, Either
+from grade_fixtures.hostile import DAEMON_MARK, FORMULA_NAME, HOSTILE, LONG_NAME, WITHOUT_CGROUPS, Either
 from grade_fixtures.mutants import JUDGEMENT, MUTANTS, model_answer, replace_method
 from grade_fixtures.real_work import REAL_WORK
 
@@ -360,3 +362,147 @@ def test_documents_too_large_or_outside_the_submission_are_refused_with_the_reas
     from grade.pdftools import pdf_check
     ok, message = pdf_check(team)
     assert not ok and "a link to a file outside the submission" in message
+
+
+# --------------------------------------------------------------------------- where the grader runs
+def escaping_submission(dst, grader):
+    """network_scratch.py (and what it imports) that, at import, tries to read and change the grader's files: if it
+    can, its items fail with ESCAPED (nothing else of a submission is needed: the other parts fail fast)."""
+    dst.mkdir(parents=True)
+    for name in ("network_scratch.py", "utils.py", "checks.py"):
+        shutil.copy(ROOT / name, dst / name)
+    targets = [str(grader / "grade" / "runner.py"), str(grader / "grade" / "sandbox.py"), str(ROOT / "grade" / "runner.py")]
+    code = (f"import pathlib\nfor _p in map(pathlib.Path, {targets!r}):\n    try:\n        _text = _p.read_text()\n"
+            f"    except OSError:\n        continue\n    try:\n        _p.write_text(_text + '# changed by a submission')\n"
+            f"    except OSError:\n        raise RuntimeError(f'ESCAPED: read {{_p}}')\n"
+            f"    raise RuntimeError(f'ESCAPED: changed {{_p}}')\n")
+    (dst / "network_scratch.py").write_text(code + (dst / "network_scratch.py").read_text())
+    return dst
+
+
+def grader_copy(dst):
+    """This repository's grader (grade/ and the mnist.py it loads the digits with) at ``dst``."""
+    dst.mkdir(parents=True)
+    shutil.copytree(ROOT / "grade", dst / "grade", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "mnist.py", dst / "mnist.py")
+    return dst
+
+
+SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+
+
+def symlinked_venv(base):
+    repo = grader_copy(base / "repo")
+    (repo / ".venv").symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    return repo, [str(repo / ".venv" / "bin" / "python")], {}
+
+
+def environment_outside(base):
+    """Not a venv, outside the repository (as a conda environment): an installation's own Python with the packages
+    on PYTHONPATH."""
+    repo = grader_copy(base / "repo")
+    return repo, [os.path.realpath(sys._base_executable)], {"PYTHONPATH": str(SITE)}
+
+
+def path_with_spaces(base):
+    """The repository in a folder with spaces, its own venv inside it (packages through a .pth file)."""
+    repo = grader_copy(base / "a folder with spaces" / "the repo")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(repo / ".venv")], check=True, timeout=120)
+    (repo / ".venv" / SITE.relative_to(sys.prefix) / "course.pth").write_text(f"{SITE}\n")
+    return repo, [str(repo / ".venv" / "bin" / "python")], {}
+
+
+@pytest.mark.parametrize("layout", [symlinked_venv, environment_outside, path_with_spaces],
+                         ids=["a symlinked venv", "an environment outside the repository", "a path with spaces"])
+def test_every_layout_of_the_environment_gets_the_full_sandbox(tmp_path, layout):
+    repo, python, env = layout(tmp_path)
+    team = escaping_submission(tmp_path / "team", repo)
+    before = digest(repo / "grade", ROOT / "grade")
+    proc = subprocess.run([*python, "-m", "grade", str(team), "--no-cache", "--out", str(tmp_path / "out")], cwd=repo,
+                          env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **env},
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert "NOT SANDBOXED" not in proc.stdout + proc.stderr
+    items = json.loads((tmp_path / "out" / "grades.json").read_text())["team"]["items"]
+    scratch = {i: v for i, v in items.items() if i.startswith("scratch.")}
+    assert all(v["points"] == v["max"] for v in scratch.values()), scratch
+    assert digest(repo / "grade", ROOT / "grade") == before
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="unmounting cgroups in a mount namespace needs root (as on CI)")
+def test_without_a_cgroup_make_grade_refuses_and_grades_only_when_told_no_sandbox(tmp_path):
+    """A machine without cgroup delegation (simulated): refused before grading, with why and what to do; graded with
+    --no-sandbox, said in the console's first line and in the report, and never from the sandboxed run's cache."""
+    team = escaping_submission(tmp_path / "team", ROOT)
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    grade = [sys.executable, "-m", "grade", str(team), "--cache", str(cache), "--out", str(out)]
+    sandboxed = subprocess.run(grade, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert sandboxed.returncode == 0, sandboxed.stderr[-2000:]
+    refused = subprocess.run([*WITHOUT_CGROUPS, "make", "-s", "grade", f"ARGS={team} --cache {cache} --out {out}/x"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert refused.returncode != 0 and not (out / "x").exists(), refused.stdout + refused.stderr
+    assert re.search(r"refusing to grade: the sandbox cannot start here: no cgroup with memory and pids limits .*"
+                     r"sudo make grade.*systemd-run --user --scope -p Delegate=yes.*--no-sandbox", refused.stderr, re.S), \
+        refused.stderr
+    weak = subprocess.run([*WITHOUT_CGROUPS, *grade, "--no-sandbox", "--out", str(out / "weak")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert weak.returncode == 0, weak.stderr[-2000:]
+    assert weak.stderr.startswith("WARNING: NOT SANDBOXED (--no-sandbox)"), weak.stderr[:500]
+    assert "cached" not in weak.stdout, weak.stdout  # the sandboxed run's verdicts are not reused
+    assert "NOT SANDBOXED" in (out / "weak" / "team.md").read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_grader_leaves_no_process_and_no_temporary_folder(tmp_path, signum):
+    from grade import cgroups
+    team = model_answer(tmp_path / "team")
+    for name in ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py"):  # parts that would not end soon
+        (team / name).write_text("import time\ntime.sleep(10**6)\n" + (team / name).read_text())
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "grade", str(team), "--no-cache", "--out", str(tmp_path / "out")],
+                            cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    for _ in range(600):  # until parts run in their sandboxes (their command lines name the run's folder)
+        if len(processes_with(f"{tmp}/grade-run-")) >= 4:
+            break
+        time.sleep(0.1)
+    assert processes_with(f"{tmp}/grade-run-"), "no part started"
+    time.sleep(1)
+    proc.send_signal(signum)
+    try:
+        out, err = proc.communicate(timeout=40)  # not a speed goal: without stopping them it would wait for the parts
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("the grader did not stop its sandboxes when interrupted") from None
+    assert proc.returncode == 128 + signum, out + err
+    assert not processes_with(str(tmp)), "a process of the run outlived it"
+    assert list(tmp.iterdir()) == [], "a temporary folder outlived the run"
+    assert not any((parent.parent / f"grade-{proc.pid}").exists() for parent in cgroups.hierarchy().parents)
+
+
+def test_a_slow_learner_gets_the_courses_epochs_and_the_message_cannot_contradict_itself():
+    from grade import data
+    from grade.judge.common import Observations, chance_count
+    items, judgement = registry()
+    labels = np.random.default_rng(0).integers(0, 10, data.N_HELD)
+    need = chance_count(len(labels))
+
+    def epoch(right):
+        p = (labels + 1) % 10
+        p[:right] = labels[:right]
+        return p
+
+    def judged(rights):
+        obs = Observations({"learns": {"values": {"epochs": len(rights) - 1}, "error": None}}, {}, {}, data.settings(),
+                           expected={"learns.labels": labels}, epochs={"learns": [epoch(r) for r in rights]})
+        return judge_part("scratch", obs, {"scratch.learns": items["scratch.learns"]}, judgement)["scratch.learns"]
+    slow = judged([50] * 25 + [need])  # 10% for 24 epochs, then just enough: after epoch 25
+    assert slow.fraction == 1 and "judgement call scratch.learns.slow" in slow.message, slow.message
+    quick = judged([50, 60, need + 20])
+    assert quick.fraction == 1 and quick.code is None, quick.message
+    short = judged([50, 60, need - 1])
+    assert short.fraction == 0 and "does not learn" in short.message
+    assert f"ends at {need - 1} of {len(labels)} right, and {need} of {len(labels)}" in short.message, short.message
+    flat = judged([need, need])
+    assert flat.fraction == 0 and "does not rise" in flat.message

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from grade import cgroups, sandbox
+from grade_fixtures.hostile import WITHOUT_CGROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 BWRAP, WHY = sandbox.available()
@@ -34,10 +35,6 @@ def env_for(work):
     return {"PATH": "/usr/bin:/bin", "HOME": str(work), "MPLCONFIGDIR": str(work / "mpl"), "PYTHONHASHSEED": "0",
             "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
             "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "KERAS_BACKEND": "tensorflow"}
-
-
-WITHOUT_CGROUPS = ["unshare", "-m", "sh", "-c", "umount -l /sys/fs/cgroup/memory /sys/fs/cgroup/pids 2>/dev/null; "
-                   "exec \"$@\"", "sh"]  # this machine's v1 memory and pids controllers gone; v2 has none
 
 
 def run(tmp_path, code, *args, limits=FAST, prefix=(), **kw):
@@ -145,7 +142,7 @@ def test_the_sandbox_dies_with_the_grader(tmp_path):
     grader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from grade import cgroups, sandbox
+        from grade import sandbox
         sandbox.run([sys.executable, "-c", "import time\\nwhile True: open('alive.txt', 'a').write('.'); time.sleep(0.02)"],
                     workdir={str(tmp_path / "work")!r}, env={{}})
         """)])

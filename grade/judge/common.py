@@ -129,9 +129,9 @@ def learning(obs, item, what):
     error = obs.error("learns")
     if error and (error.get("type") != "timeout" or len(rights) < 2):
         return failure(error)
-    facts = (f"accuracy on {n} held-out digits ({what}): {_shown(rights, n)}; it ends at {rights[-1] if rights else 0} "
-             f"of {n} right, and {need} of {n} ({need / n:.1%}) or more is significantly better than guessing (10%; "
-             f"binomial test, p < 0.001)")
+    facts = (f"accuracy on {n} held-out digits ({what}): {_shown(rights, n)}; after {max(len(rights) - 1, 0)} epoch(s) "
+             f"it ends at {rights[-1] if rights else 0} of {n} right, and {need} of {n} ({need / n:.1%}) or more is "
+             f"significantly better than guessing (10%; binomial test, p < 0.001)")
     stopped = f" (stopped by its time limit after {len(rights) - 1} epoch(s))" if error else ""
     if criterion_holds(rights, n):
         if len(rights) - 1 > slow_after:
