@@ -76,23 +76,24 @@ def observe(folder, part, ctx):
         os.close(channel_w)
         proc.stdin.write(secret.hex().encode() + b"\n")
         proc.stdin.flush()
-        deadline, buffer = time.monotonic() + PART_SECONDS[part], b""
-        with open(channel_r, "rb", buffering=0) as channel:
-            while not (timed_out := time.monotonic() >= deadline) and not reader.ended:
-                if not select.select([channel], [], [], 1)[0]:
-                    continue
-                data = channel.read(1 << 16)
-                if not data:
-                    break
-                *lines, buffer = (buffer + data).split(b"\n")
-                for line in lines:
-                    answer = reader.feed(line)
-                    try:
-                        if answer:
-                            proc.stdin.write(answer)
-                            proc.stdin.flush()
-                    except OSError:  # it no longer reads
-                        pass
+        deadline, pending = time.monotonic() + PART_SECONDS[part], bytearray()
+        while not (timed_out := time.monotonic() >= deadline) and not reader.ended:
+            if not select.select([channel_r], [], [], 1)[0]:
+                continue
+            data = os.read(channel_r, 1 << 20)
+            if not data:
+                break
+            pending += data
+            while (end := pending.find(b"\n")) >= 0:
+                answer = reader.feed(bytes(pending[:end]))
+                del pending[:end + 1]
+                try:
+                    if answer:
+                        proc.stdin.write(answer)
+                        proc.stdin.flush()
+                except OSError:  # it no longer reads
+                    pass
+        os.close(channel_r)
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -39,23 +39,20 @@ class _Channel:
     """Lines from the command's channel to ``on_message``; its answers to the command's standard input."""
 
     def __init__(self, fd, on_message, answer_fd):
-        self.fd, self.on_message, self.answer_fd, self.buffer, self.skipping = fd, on_message, answer_fd, b"", False
+        self.fd, self.on_message, self.answer_fd, self.line, self.skipping = fd, on_message, answer_fd, bytearray(), False
 
     def add(self, data):
-        self.buffer += data
-        while True:
-            line, newline, rest = self.buffer.partition(b"\n")
-            if not newline:
-                if len(self.buffer) > MAX_LINE:
-                    if not self.skipping:
-                        self._serve(self.buffer[:MAX_LINE])
-                    self.buffer, self.skipping = b"", True
-                return
-            self.buffer = rest
-            if self.skipping:
-                self.skipping = False
-            else:
-                self._serve(line)
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            if not self.skipping:
+                self.line += data[start:end]
+                self._serve(bytes(self.line))
+            self.line, self.skipping, start = bytearray(), False, end + 1
+        if not self.skipping:
+            self.line += data[start:]
+            if len(self.line) > MAX_LINE:  # cut: served as it is (it fails its check), the rest skipped
+                self._serve(bytes(self.line[:MAX_LINE]))
+                self.line, self.skipping = bytearray(), True
 
     def _serve(self, line):
         answer = self.on_message(line)
