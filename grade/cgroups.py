@@ -94,29 +94,18 @@ def _inside(point, root, path):
 
 def _alive(name):
     m = re.fullmatch(rf"{PREFIX}(\d+)", name)
-    if not m:
-        return True
-    try:
-        os.kill(int(m.group(1)), 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
+    return not m or os.path.exists(f"/proc/{m.group(1)}")
 
 
 def _rmtree(folder):
     """Remove a cgroup folder and its children, deepest first (a cgroup folder holds no files to delete)."""
-    for sub in sorted((p for p in Path(folder).rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+    folder = Path(folder)
+    for sub in sorted([folder, *(p for p in folder.rglob("*") if p.is_dir())], key=lambda p: -len(p.parts)):
         _kill_procs(sub)
         try:
             sub.rmdir()
         except OSError:
             pass
-    try:
-        Path(folder).rmdir()
-    except OSError:
-        pass
 
 
 def _kill_procs(folder):

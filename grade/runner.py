@@ -159,8 +159,9 @@ def _docs_values(records):
             continue
         what = f"`{NOTEBOOK}`" if probe == "notebook" else "the theory PDF"
         kind, message = (error or {}).get("type"), (error or {}).get("message", "")
-        why = (message if kind == "tampered" else f"{what} could not be read: "
-               + {"timeout": f"reading it {message} (a notebook or PDF far too large or too complex?)"}.get(kind, message))
+        if kind == "timeout":
+            message = f"reading it {message} (a notebook or PDF far too large or too complex?)"
+        why = message if kind == "tampered" else f"{what} could not be read: {message}"
         values.update(fallback(why))
     return values
 

@@ -320,5 +320,6 @@ def _start(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin
             ready = b""
         os.close(ready_r)
     if ready != b"1" and res["killed_reason"] is None:
-        raise SandboxError(f"bwrap did not start the sandbox (exit status {res['returncode']}): {res['output'][-2000:]}")
+        raise SandboxError(f"bwrap did not start the sandbox (exit status {res['returncode']}): "
+                           f"{res['output'][-2000:]}")
     return Result(**res)

@@ -95,7 +95,8 @@ def scan(folder):
                 refused[rel] = f"cannot be read ({err.strerror or err})"
                 continue
             if size > MAX_FILE:
-                refused[rel] = f"{size / 2**20:.0f} MB, larger than the {MAX_FILE // 2**20} MB a file may have: not read"
+                refused[rel] = f"{size / 2**20:.0f} MB, larger than the {MAX_FILE // 2**20} MB a file may have: " \
+                               f"not read"
             elif total + size > MAX_TOTAL:
                 refused[rel] = f"past the {MAX_TOTAL // 2**20} MB the grader reads of a submission: not read"
             else:

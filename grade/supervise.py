@@ -39,7 +39,8 @@ class _Channel:
     """Lines from the command's channel to ``on_message``; its answers to the command's standard input."""
 
     def __init__(self, fd, on_message, answer_fd):
-        self.fd, self.on_message, self.answer_fd, self.line, self.skipping = fd, on_message, answer_fd, bytearray(), False
+        self.fd, self.on_message, self.answer_fd = fd, on_message, answer_fd
+        self.line, self.skipping = bytearray(), False
 
     def add(self, data):
         start = 0

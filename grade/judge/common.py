@@ -21,7 +21,7 @@ class Observations:
         self.records, self.arrays, self.inputs, self.settings = records, arrays, inputs, settings
         self.expected = expected or {}  # with "learns.labels": the held-out digits' labels (never in ``inputs``)
         self.notes = list(notes)  # said in every message of the part (e.g. graded under Keras 2)
-        self.epochs = epochs or {}  # a learning probe -> the held-out digits' predicted classes per epoch (0: untrained)
+        self.epochs = epochs or {}  # learning probe -> held-out digits' predicted classes per epoch (0: untrained)
 
     def _resolve(self, value):
         if isinstance(value, dict) and set(value) == {"array"}:

@@ -81,7 +81,8 @@ def learns(obs):
         note = (f" (on rows of 784 pixels: (n, 28, 28) images failed: {got['note'].get('type')}: "
                 f"{got['note'].get('message')})")
     verdict = learning(obs, "keras.learns", f"NeuralNetworkTf(sizes={s['sizes']}), seeded, trained by the course's "
-                                            f"compile_and_fit on {s['train_digits']} digits with learning_rate={s['learning_rate']}, "
-                                            f"batch size {s['batch_size']}, up to {s['max_epochs']} epochs")
+                                            f"compile_and_fit on {s['train_digits']} digits with learning_rate="
+                                            f"{s['learning_rate']}, batch size {s['batch_size']}, up to "
+                                            f"{s['max_epochs']} epochs")
     verdict.message += note
     return verdict

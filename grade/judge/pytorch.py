@@ -128,5 +128,5 @@ def predict(obs):
 def learns(obs):
     s = obs.settings["learns"]["torch"]
     return learning(obs, "torch.learns", f"NeuralNetworkTorch(sizes={s['sizes']}, learning_rate={s['learning_rate']}) "
-                                         f"trained by the course's fit() with loaders of batch size 1 on {s['train_digits']} digits, one "
-                                         f"epoch at a time, up to {s['max_epochs']} epochs")
+                                         f"trained by the course's fit() with loaders of batch size 1 on "
+                                         f"{s['train_digits']} digits, one epoch at a time, up to {s['max_epochs']} epochs")

@@ -114,6 +114,6 @@ def predict(obs):
 @judge("scratch.learns")
 def learns(obs):
     s = obs.settings["learns"]["scratch"]
-    return learning(obs, "scratch.learns", f"NeuralNetwork({s['sizes']}, learning_rate={s['learning_rate']}) trained by "
-                                           f"the course's fit() on {s['train_digits']} digits, one epoch at a time, up to "
-                                           f"{s['max_epochs']} epochs")
+    return learning(obs, "scratch.learns", f"NeuralNetwork({s['sizes']}, learning_rate={s['learning_rate']}) "
+                                           f"trained by the course's fit() on {s['train_digits']} digits, one epoch "
+                                           f"at a time, up to {s['max_epochs']} epochs")
