@@ -144,11 +144,15 @@ class Plan:
         return read(self.files[rel]).decode("utf-8", "replace") if rel in self.files else ""
 
     def copy(self, dst):
+        """The files into ``dst``; an OSError names the submission's file it happened with."""
         dst = Path(dst)
         dst.mkdir(parents=True, exist_ok=True)
         for rel, src in self.files.items():
-            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-            (dst / rel).write_bytes(read(src))
+            try:
+                (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+                (dst / rel).write_bytes(read(src))
+            except OSError as err:
+                raise OSError(err.errno, err.strerror or str(err), rel) from err
         for rel, target in self.links.items():
             (dst / rel).parent.mkdir(parents=True, exist_ok=True)
             os.symlink(target, dst / rel)

@@ -8,9 +8,16 @@
   diagnosis named; a judgement call keeps its points and says so.
 * Work written for the 2023 template (tests/grade_fixtures/real_work.py) gets the grade a
   careful teaching assistant gives, item by item.
-* Hostile submissions, graded between two clean copies of this answer, change nothing of the
-  clean copies' grades, the grader's files or its cache, leave no process behind, and are graded
-  with a clear message; the second run comes from the cache and gives the same grades.
+* Hostile submissions (among them every attack of issue 25), graded between two clean copies of
+  this answer, change nothing of the clean copies' grades, the grader's files or its cache, leave no
+  process behind, and are graded with a clear message (0 for the attacker's own items, or contained);
+  the second run comes from the cache and gives the same grades; a linked module is keyed by its
+  target's content.  Forged or repeated observations are tampering, charged to their probe.
+* Where the grader runs: a symlinked venv, an environment outside the repository and a path with
+  spaces all get the full sandbox; without a cgroup (simulated) it refuses, and grades only with
+  --no-sandbox, saying so; interrupted (SIGINT, SIGTERM) it leaves no process, folder or cgroup; its
+  own disk full, it says so for the team it hit and grades the others.
+* The slow learner's judgement call, and a learning message that cannot contradict itself.
 """
 
 import base64
@@ -556,3 +563,25 @@ def test_observations_the_harness_did_not_write_are_tampering_and_charged_to_the
     assert answers[1:] == [b"go\n", b"stop\n"] and [e.tolist() for e in reader.epochs["learns"]] == [[1, 2], [1, 3]]
     reader, _ = read(*learning[:2], line(2, "epoch", probe="learns", epoch=2, arrays=predictions([1, 3])))
     assert set(reader.tampered) == {"learns"} and reader.observations()[2] == {}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs in a mount namespace needs root (as on CI)")
+def test_a_full_disk_is_said_for_the_team_it_hit_and_every_other_team_is_graded(tmp_path):
+    """The grader's own temporary disk full (simulated: a 12 MB tmpfs as TMPDIR; one team's 30 MB file cannot be
+    staged): that team's parts say so, never cached, the run goes on for the other team, writes every output and
+    exits 1 (the machine needs attention)."""
+    small = escaping_submission(tmp_path / "small", ROOT)
+    big = escaping_submission(tmp_path / "big", ROOT)
+    (big / "weights.bin").write_bytes(os.urandom(30 * 2**20))
+    tmp, out = tmp_path / "tmp", tmp_path / "out"
+    tmp.mkdir()
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=12m none {tmp} && exec \"$@\"", "sh",
+                           sys.executable, "-m", "grade", str(small), str(big), "--jobs", "1", "--no-cache", "--out",
+                           str(out)], cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp)}, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 1 and "the grader's own fault" in proc.stderr, proc.stdout + proc.stderr[-3000:]
+    grades = json.loads((out / "grades.json").read_text())
+    assert all(v["points"] == v["max"] for i, v in grades["small"]["items"].items() if i.startswith("scratch.")), grades
+    message = grades["big"]["items"]["scratch.forward"]["message"]
+    assert re.search(r"not graded: the grader's disk is full \(\S*weights\.bin: No space left on device\)", message), \
+        message
