@@ -31,7 +31,8 @@ SETTINGS = {
     "learns": {
         "scratch": {"sizes": [784, 32, 16, 10], "learning_rate": 1.5, "max_epochs": 50},
         "torch": {"sizes": [784, 32, 16, 10], "learning_rate": 0.1, "max_epochs": 20},
-        "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 12},
+        "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 12,
+                  "trainings": 4},  # (n, 28, 28) images or rows, graph or eager mode: grade/observe/keras_tf.py
     },
     "docs": {"pdf_seconds": 20},  # for reading at most three PDFs (grade/pdftools.py's pdf_check)
     "probe_seconds": {"default": 45, "learns": 150, "notebook": 60, "pdf": 45},
@@ -43,6 +44,7 @@ def settings():
     out = json.loads(json.dumps(SETTINGS))
     for s in out["learns"].values():
         s.update(train_digits=N_TRAIN, slow_after=SLOW_AFTER)
+        s["epoch_lines"] = (s["max_epochs"] + 1) * s.get("trainings", 1)  # before training and after each epoch
     return out
 
 

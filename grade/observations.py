@@ -29,16 +29,19 @@ MAX_BYTES = 512 * 2**20  # bytes of observations read from one part
 class Reader:
     """One part's channel, line by line (:meth:`feed`); then ``records``, ``arrays``, ``epochs``, ``tampered``.
 
-    ``stop(predictions per epoch) -> bool`` answers a learning probe's epoch lines.  Tampering: a line
+    ``stop(predictions per epoch) -> bool`` answers a learning probe's epoch lines, at most ``max_epochs`` of
+    them (each answer tells whether the held-out labels are met: no oracle to ask at will; later ones are not
+    read and get "stop").  Tampering: a line
     whose tag is not the secret's, a sequence number out of order, a probe started twice or not of this
     part, a record or epoch of another probe than the one running, anything after the end.  It is
     charged to the probe running when it came and to the probe it names (to every probe if neither).
     """
 
-    def __init__(self, secret, probes, stop=lambda predictions: False, max_bytes=MAX_BYTES):
+    def __init__(self, secret, probes, stop=lambda predictions: False, max_epochs=0, max_bytes=MAX_BYTES):
         self.secret, self.probes, self.stop, self.max_bytes = secret, list(probes), stop, max_bytes
         self.records, self.arrays, self.epochs, self.tampered = {}, {}, {}, {}
         self.seq, self.current, self.started, self.ended, self.size = 0, None, [], False, 0
+        self.answers_left = max_epochs  # epoch lines the course's calls make at most: each answer tells a bit
 
     def _tamper(self, why, named=None):
         blamed = {p for p in (self.current, named) if p in self.probes} or set(self.probes)
@@ -78,6 +81,9 @@ class Reader:
         elif probe != self.current:
             return self._tamper(f"a {kind} line for {probe!r} while {self.current!r} ran", probe)
         elif kind == "epoch":
+            self.answers_left -= 1
+            if self.answers_left < 0:  # more than the course's calls make: not read, and told to stop
+                return b"stop\n"
             seen = self.epochs.setdefault(probe, [])
             if message["epoch"] == 0:
                 seen.clear()  # the training starts (again)

@@ -65,7 +65,8 @@ def observe(folder, part, ctx):
     """The part's probes on ``folder`` in a subprocess (no sandbox: the student's own code); its observations."""
     labels = ctx.expected["learns.labels"]
     secret, (channel_r, channel_w) = secrets.token_bytes(32), os.pipe()
-    reader = Reader(secret, probe_names(part), stop=lambda p: criterion_holds(right_counts(p, labels), len(labels)))
+    reader = Reader(secret, probe_names(part), stop=lambda p: criterion_holds(right_counts(p, labels), len(labels)),
+                    max_epochs=ctx.settings["learns"].get(part, {}).get("epoch_lines", 0))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
            "CUDA_VISIBLE_DEVICES": ""}
     cmd = [sys.executable, "-B", str(OBSERVE / "harness.py"), PROBE_MODULE[part], "--submission", str(folder),

@@ -529,7 +529,7 @@ def test_observations_the_harness_did_not_write_are_tampering_and_charged_to_the
         return _hmac.new(key, body, "sha256").hexdigest().encode() + b" " + body
 
     def read(*lines, stop=lambda p: len(p) >= 2):
-        reader = Reader(secret, ["forward", "learns"], stop=stop)
+        reader = Reader(secret, ["forward", "learns"], stop=stop, max_epochs=3)
         answers = [reader.feed(x) for x in lines]
         return reader, answers
     record = {"values": {"x": 1}, "error": None}
@@ -563,6 +563,9 @@ def test_observations_the_harness_did_not_write_are_tampering_and_charged_to_the
     assert answers[1:] == [b"go\n", b"stop\n"] and [e.tolist() for e in reader.epochs["learns"]] == [[1, 2], [1, 3]]
     reader, _ = read(*learning[:2], line(2, "epoch", probe="learns", epoch=2, arrays=predictions([1, 3])))
     assert set(reader.tampered) == {"learns"} and reader.observations()[2] == {}
+    reader, answers = read(*learning, *(line(3 + k, "epoch", probe="learns", epoch=0, arrays=predictions([1, 1]))
+                                        for k in range(3)))  # asking again and again: an oracle of the labels
+    assert answers[3:] == [b"go\n", b"stop\n", b"stop\n"] and [e.tolist() for e in reader.epochs["learns"]] == [[1, 1]]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs in a mount namespace needs root (as on CI)")
