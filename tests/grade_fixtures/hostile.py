@@ -19,9 +19,11 @@ from pathlib import Path
 from .mutants import edit_notebook, model_answer, replace_method
 
 DAEMON_MARK = "grade-hostile-daemon-0b5e"  # in the daemon's command line: tests look for it after grading
-# A machine where no cgroup can be delegated, simulated (as root) in a mount namespace of its own: this machine's
-# cgroup v1 memory and pids controllers unmounted (its cgroup v2 hierarchy has no controllers), then the command.
+# A machine where no cgroup can be delegated, simulated (as root) in a mount namespace of its own: the cgroup v1
+# memory and pids controllers unmounted (this project's machines: their cgroup v2 hierarchy then offers neither),
+# and a cgroup v2 hierarchy that offers the memory controller too (a machine with cgroup v2 only), then the command.
 WITHOUT_CGROUPS = ["unshare", "-m", "sh", "-c", "umount -l /sys/fs/cgroup/memory /sys/fs/cgroup/pids 2>/dev/null; "
+                   "grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null && umount -l /sys/fs/cgroup; "
                    "exec \"$@\"", "sh"]
 
 
