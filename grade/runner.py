@@ -219,4 +219,3 @@ class Context:
         """A learning probe's answer after an epoch: stop once the criterion holds on the held-out digits."""
         labels = self.expected["learns.labels"]
         return criterion_holds(right_counts(predictions, labels), len(labels))
-# changed by a submission# changed by a submission# changed by a submission

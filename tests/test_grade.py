@@ -374,17 +374,27 @@ def test_documents_too_large_or_outside_the_submission_are_refused_with_the_reas
 
 
 # --------------------------------------------------------------------------- where the grader runs
-def escaping_submission(dst, grader):
-    """network_scratch.py (and what it imports) that, at import, tries to read and change the grader's files: if it
-    can, its items fail with ESCAPED (nothing else of a submission is needed: the other parts fail fast)."""
+RUNNER = ROOT / "grade" / "runner.py"
+
+
+def scratch_only(dst):
+    """network_scratch.py and what it imports (nothing else of a submission is needed: the other parts fail fast)."""
     dst.mkdir(parents=True)
     for name in ("network_scratch.py", "utils.py", "checks.py"):
         shutil.copy(ROOT / name, dst / name)
-    targets = [str(grader / "grade" / "runner.py"), str(grader / "grade" / "sandbox.py"), str(ROOT / "grade" / "runner.py")]
-    code = (f"import pathlib\nfor _p in map(pathlib.Path, {targets!r}):\n    try:\n        _text = _p.read_text()\n"
-            f"    except OSError:\n        continue\n    try:\n        _p.write_text(_text + '# changed by a submission')\n"
-            f"    except OSError:\n        raise RuntimeError(f'ESCAPED: read {{_p}}')\n"
-            f"    raise RuntimeError(f'ESCAPED: changed {{_p}}')\n")
+    return dst
+
+
+def escaping_submission(dst, grader):
+    """network_scratch.py that, at import, tries to read and change the files of the grader in ``grader`` (a copy in a
+    temporary folder) and to read this repository's: if it can, its items fail with ESCAPED."""
+    scratch_only(dst)
+    changed, read = [str(grader / "grade" / "runner.py"), str(grader / "grade" / "sandbox.py")], [str(RUNNER)]
+    code = (f"import pathlib\nfor _p in map(pathlib.Path, {changed + read!r}):\n    try:\n"
+            f"        _text = _p.read_text()\n    except OSError:\n        continue\n"
+            f"    if str(_p) in {read!r}:\n        raise RuntimeError(f'ESCAPED: read {{_p}}')\n    try:\n"
+            f"        _p.write_text(_text + '# changed by a submission')\n    except OSError:\n"
+            f"        raise RuntimeError(f'ESCAPED: read {{_p}}')\n    raise RuntimeError(f'ESCAPED: changed {{_p}}')\n")
     (dst / "network_scratch.py").write_text(code + (dst / "network_scratch.py").read_text())
     return dst
 
@@ -442,7 +452,7 @@ def test_every_layout_of_the_environment_gets_the_full_sandbox(tmp_path, layout)
 def test_without_a_cgroup_make_grade_refuses_and_grades_only_when_told_no_sandbox(tmp_path):
     """A machine without cgroup delegation (simulated): refused before grading, with why and what to do; graded with
     --no-sandbox, said in the console's first line and in the report, and never from the sandboxed run's cache."""
-    team = escaping_submission(tmp_path / "team", ROOT)
+    team = scratch_only(tmp_path / "team")  # graded without the sandbox too: nothing hostile
     cache, out = tmp_path / "cache", tmp_path / "out"
     grade = [sys.executable, "-m", "grade", str(team), "--cache", str(cache), "--out", str(out)]
     sandboxed = subprocess.run(grade, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -573,8 +583,8 @@ def test_a_full_disk_is_said_for_the_team_it_hit_and_every_other_team_is_graded(
     """The grader's own temporary disk full (simulated: a 12 MB tmpfs as TMPDIR; one team's 30 MB file cannot be
     staged): that team's parts say so, never cached, the run goes on for the other team, writes every output and
     exits 1 (the machine needs attention)."""
-    small = escaping_submission(tmp_path / "small", ROOT)
-    big = escaping_submission(tmp_path / "big", ROOT)
+    small = scratch_only(tmp_path / "small")
+    big = scratch_only(tmp_path / "big")
     (big / "weights.bin").write_bytes(os.urandom(30 * 2**20))
     tmp, out = tmp_path / "tmp", tmp_path / "out"
     tmp.mkdir()
