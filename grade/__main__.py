@@ -2,13 +2,14 @@
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from . import sandbox
-from .batch import grade_submissions
+from . import isolation, sandbox
+from .batch import GRADER_FAULT, grade_submissions
 from .collect import COLLECTED, graded_commit
 from .items import POINTS_FILE, TableError
 from .moodle import moodle_scale
@@ -26,7 +27,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grade", description=(
         "Grade problem set 1 submissions (folders holding network_scratch.py, network_pytorch.py, "
         "network_tensorflow.py, utils.py, MNIST_classification.ipynb and a theory PDF). Each part of a "
-        "submission runs in a bubblewrap sandbox; the verdicts are decided outside it."))
+        "submission runs in a bubblewrap sandbox with kernel-enforced limits; the verdicts are decided outside it."))
     parser.add_argument("submissions", nargs="+", type=Path, help="submission folders (the folder name is the key)")
     parser.add_argument("--out", type=Path, default=Path("build/grades"), help="output folder (default build/grades)")
     parser.add_argument("--jobs", type=int, default=2, help="parts graded at once (default 2)")
@@ -44,7 +45,18 @@ def main(argv=None):
                         "grade) instead of raw points")
     parser.add_argument("--weights", metavar="code=W,theory=W", help="with --moodle-max: the shares of code and "
                         "theory in the grade (default: in proportion to their points)")
+    parser.add_argument("--no-sandbox", action="store_true", help="grade where the sandbox cannot start, with a weak "
+                        "isolation only: the submissions' code can then read and change this grader's files (every "
+                        "report says so)")
     args = parser.parse_args(argv)
+    if args.no_sandbox:
+        print(f"WARNING: {isolation.warning()}.", file=sys.stderr, flush=True)
+    else:
+        path, why = sandbox.available()
+        if path is None:
+            print(f"python -m grade: refusing to grade: the sandbox cannot start here: {why}.\nGrading without it "
+                  f"(--no-sandbox) lets the submissions' code read and change this grader's files.", file=sys.stderr)
+            return 2
     cwd = Path.cwd()
     out, cache = (cwd / args.out).resolve(), None if args.no_cache else (cwd / args.cache).resolve()
     try:
@@ -67,14 +79,14 @@ def main(argv=None):
         parser.error(str(err))
     # grade.collect's record beside the folders is not a submission (``submissions/*`` takes it along)
     args.submissions = [p for p in args.submissions if not (p.name == COLLECTED and p.is_file())]
-    warning = sandbox.sandbox_warning()
-    if warning:
-        print(f"WARNING: {warning}", file=sys.stderr, flush=True)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     start = time.perf_counter()
     try:
         collected = {Path(f).resolve(): graded_commit(f) for f in args.submissions}  # grade.collect's record, if any
         results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
-                                    progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+                                    progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True),
+                                    sandboxed=not args.no_sandbox)
         for r in results:
             r.collected = collected.get(Path(r.folder).resolve())
         if args.overrides:
@@ -84,6 +96,13 @@ def main(argv=None):
         write_reports(results, out, roster, scale)
     except (FileNotFoundError, ValueError, TableError, InputError) as err:  # MarksError, RubricError too
         parser.error(str(err))
+    except KeyboardInterrupt:
+        print("python -m grade: interrupted; every sandbox was stopped and the temporary files removed",
+              file=sys.stderr)
+        return 128 + _SIGNAL[0]
+    except OSError as err:  # writing the outputs: the grader's own fault
+        print(f"python -m grade: cannot write the grades: {err}", file=sys.stderr)
+        return 1
     width = min(max(len(_shown(r.name)) for r in results), 40)
     for r in results:
         cached = f" (cached: {', '.join(r.cached_parts)})" if r.cached_parts else ""
@@ -91,6 +110,9 @@ def main(argv=None):
         print(f"{_shown(r.name):<{width}}  {total} / {r.max:g}  {r.seconds:.1f} s{cached}")
     print(f"wrote {os.path.relpath(out, cwd) if out.is_relative_to(cwd) else out}/grades.csv, grades.json, "
           f"timing.csv{', moodle.csv' if roster else ''} and one .md per submission ({time.perf_counter() - start:.1f} s)")
+    faults = sorted({v["message"] for r in results for v in r.items.values() if v["code"] == GRADER_FAULT})
+    for message in faults:
+        print(f"python -m grade: the grader's own fault, not the team's: {message}", file=sys.stderr)
     incomplete = incomplete_theory(results)
     if incomplete:
         print(f"{'WARNING' if args.allow_incomplete else 'ERROR'}: the theory marks of {len(incomplete)} team(s) are "
@@ -101,7 +123,16 @@ def main(argv=None):
             print("finish the marks on the review page (python -m grade.review) and run again, or pass "
                   "--allow-incomplete to accept the empty cells", file=sys.stderr)
             return 1
-    return 0
+    return 1 if faults else 0
+
+
+_SIGNAL = [signal.SIGINT]  # the signal that interrupted the run (its exit status: 128 + it)
+
+
+def _terminate(signum, frame):
+    """SIGTERM, SIGHUP: unwind as Ctrl-C does (every sandbox stopped, temporary folders removed)."""
+    _SIGNAL[0] = signum
+    raise KeyboardInterrupt
 
 
 def _shown(name):

@@ -2,10 +2,14 @@
 
 Only this process reads and writes the cache (no part of a submission can see it): a part's
 verdicts are stored under :func:`runner.part_key`, and a part whose run failed for the grader's
-own reasons, or did not run to its end, is never stored.
+own reasons, or did not run to its end, is never stored.  Whatever goes wrong with one team's
+files (unreadable, special, too deep for the parser, ...) becomes that team's items at 0 with the
+reason; the run goes on for every other team.  Interrupted (Ctrl-C, SIGTERM), it kills every
+sandbox and removes its temporary folder before the exception goes on.
 """
 
 import concurrent.futures
+import errno
 import json
 import os
 import shutil
@@ -13,14 +17,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from . import data as graderdata
-from . import reference
+from . import sandbox, stage
 from .items import POINTS_FILE, Verdict, registry
-from .runner import GraderError, PartResult, part_key, run_part
+from .runner import Context, GraderError, PartResult, part_key, run_part
 
 PARTS = ("keras", "torch", "scratch", "docs")  # longest first
+GRADER_FAULT = "grader_error"
 
 
 @dataclass
@@ -36,25 +38,8 @@ class SubmissionResult:
     observations: dict  # part -> what its verdicts were judged from (parts graded in this run only)
 
 
-class Context:
-    """What every part of this run shares: the inputs and settings files (read-only in the sandbox)."""
-
-    def __init__(self, cache_dir, workdir, probe_seconds=None):
-        data_path = graderdata.prepare_data(cache_dir or workdir)
-        self.data_hash = graderdata.file_hash(data_path)
-        self.inputs = graderdata.make_inputs(graderdata.load_data(data_path))
-        self.settings = graderdata.settings()
-        self.settings["probe_seconds"].update(probe_seconds or {})
-        self.expected = reference.expected(self.inputs)
-        self.inputs_file, self.settings_file = Path(workdir) / "inputs.npz", Path(workdir) / "settings.json"
-        probe_inputs = {k: v for k, v in self.expected.items() if k.startswith("probe.")}
-        np.savez(self.inputs_file, **self.inputs, **probe_inputs)
-        self.settings_file.write_text(json.dumps(self.settings))
-        self.workdir = Path(workdir)
-
-
 def _cached(cache_dir, key):
-    path = Path(cache_dir) / "parts" / f"{key}.json" if cache_dir else None
+    path = Path(cache_dir) / "parts" / f"{key}.json" if cache_dir and key else None
     if path is None or not path.is_file():
         return None, path
     try:
@@ -71,18 +56,48 @@ def _store(path, result):
     os.replace(tmp, path)
 
 
-def grade_one_part(folder, part, ctx, items, judgement, key, cache_dir):
+def _failed(items, part, message, code):
+    return PartResult({i: Verdict.fail(message, code=code) for i, it in items.items() if it.part == part},
+                      notes=[message])
+
+
+def problem(err):
+    """What went wrong with a team's files, in words naming the file where the error does."""
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror or err}"
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}{': ' + text[:300] if text else ''}"
+
+
+def grade_one_part(folder, part, planned, ctx, items, judgement, cache_dir):
+    """The part's verdicts: from the cache, else run; a failure is the team's (its items at 0, the reason said)
+    unless it is the grader's own (the sandbox did not start, a full disk): then said, and never cached."""
+    if isinstance(planned, BaseException):
+        return _failed(items, part, f"not graded: the grader could not read this submission's files for the {part} "
+                                    f"part ({problem(planned)})", "unreadable")
+    plan, key = planned
     result, path = _cached(cache_dir, key)
     if result is not None:
         return result
     try:
-        result, cacheable = run_part(folder, part, ctx, items, judgement)
-    except GraderError as err:  # the grader's own failure: said in every item of the part, never cached
-        message = f"not graded: {err}"
-        return PartResult({i: Verdict.fail(message, code="grader_error") for i, it in items.items() if it.part == part},
-                          notes=[message])
+        result, cacheable = run_part(plan, part, ctx, items, judgement)
+    except GraderError as err:
+        return _failed(items, part, f"not graded: {err}", GRADER_FAULT)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return _failed(items, part, f"not graded: the grader's disk is full ({problem(err)}): free space and "
+                                        f"grade again", GRADER_FAULT)
+        return _failed(items, part, f"not graded: the grader could not read this submission's files for the {part} "
+                                    f"part ({problem(err)})", "unreadable")
+    except Exception as err:  # noqa: BLE001 -- whatever a team's files make the grader trip over stays the team's
+        return _failed(items, part, f"not graded: the {part} part of this submission could not be graded "
+                                    f"({problem(err)})", "unreadable")
     if path is not None and cacheable:
-        _store(path, result)
+        try:
+            _store(path, result)
+        except OSError:  # a full disk: the verdicts stand, only the cache lacks them
+            pass
     return result
 
 
@@ -97,11 +112,29 @@ def submission_names(folders):
     return names
 
 
-def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, progress=None, probe_seconds=None):
+def _plans(folder, ctx, judgement):
+    """``{part: (plan, cache key)}``, or the exception that reading the team's files raised."""
+    try:
+        scanned = stage.scan(folder)
+    except Exception as err:  # noqa: BLE001
+        return dict.fromkeys(PARTS, err)
+    out = {}
+    for part in PARTS:
+        try:
+            plan = stage.plan(folder, part, scanned)
+            out[part] = (plan, part_key(plan, ctx, judgement))
+        except Exception as err:  # noqa: BLE001 -- the team's files (the grader's own faults surface when run)
+            out[part] = err
+    return out
+
+
+def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, progress=None, probe_seconds=None,
+                      sandboxed=True):
     """Grade ``folders`` (a list of :class:`SubmissionResult` in the order given).
 
     ``cache_dir``: where part verdicts are kept by content hash (None: no cache).  ``probe_seconds``:
     other time limits per probe (``{"default": s, "learns": s}``); a probe cut short is never cached.
+    ``sandboxed=False``: without the sandbox (the caller has said so, and every report says so).
     """
     items, judgement = registry(points_file)
     folders = [Path(f).resolve() for f in folders]
@@ -113,25 +146,31 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
         raise ValueError(f"--jobs must be a positive integer; received {jobs}")
     cache_dir = Path(cache_dir).resolve() if cache_dir else None
     workdir = Path(tempfile.mkdtemp(prefix="grade-run-"))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     try:
-        ctx = Context(cache_dir, workdir, probe_seconds)
+        ctx = Context(cache_dir, workdir, probe_seconds, sandboxed)
+        plans = {f: _plans(f, ctx, judgement) for f in folders}
         futures, by_key = {}, {}
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            for part in PARTS:
-                for f in folders:
-                    key = part_key(f, part, ctx.data_hash)
-                    first = key not in by_key  # a later submission with the same files shares the first's run
-                    if first:
-                        by_key[key] = pool.submit(grade_one_part, f, part, ctx, items, judgement, key, cache_dir)
-                    futures[(f, part)] = (by_key[key], first)
-            owner = {fut: (f, part) for (f, part), (fut, first) in futures.items() if first}
-            for fut in concurrent.futures.as_completed(by_key.values()):
-                if progress:
-                    f, part = owner[fut]
-                    r = fut.result()
-                    progress(f"{f.name[:60]}: {part} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
+        for part in PARTS:
+            for f in folders:
+                planned = plans[f][part]
+                key = planned[1] if isinstance(planned, tuple) else ("unreadable", f, part)
+                first = key not in by_key  # a later submission with the same files shares the first's run
+                if first:
+                    by_key[key] = pool.submit(grade_one_part, f, part, planned, ctx, items, judgement, cache_dir)
+                futures[(f, part)] = (by_key[key], first)
+        owner = {fut: (f, part) for (f, part), (fut, first) in futures.items() if first}
+        for fut in concurrent.futures.as_completed(by_key.values()):
+            if progress:
+                f, part = owner[fut]
+                r = fut.result()
+                progress(f"{f.name[:60]}: {part} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
         return [_assemble(f, futures, items) for f in folders]
+    except BaseException:
+        sandbox.stop()  # every sandbox killed now: the threads waiting for them return at once
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

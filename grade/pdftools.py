@@ -12,12 +12,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 MAX_PDF_BYTES = 50 * 2**20  # a typeset answer is well below this
 MAX_PAGES = 40  # pages read and rendered per PDF
 MIN_LETTERS = 200  # letters a PDF must hold to count as "a readable PDF with text in it"
+CHECK_PDFS, CHECK_PAGES = 3, 3  # pdf_check reads at most this many PDFs (best name first), their first pages
 SKIP_DIRS = {"venv", "__pycache__", "node_modules", "site-packages"}  # and every hidden folder
 TOOL_LIMITS = {"memory": 1024 * 2**20, "file_size": 256 * 2**20}
 TOOLS_PACKAGE = "poppler-utils"  # the Debian package holding pdftotext, pdftoppm and pdfinfo
@@ -179,9 +181,9 @@ def _safe_copy(submission, rel, work):
     return dst
 
 
-def pdf_pages(pdf, work):
+def pdf_pages(pdf, work, timeout=15):
     """Number of pages (pdfinfo), or raise ``ValueError`` with poppler's reason."""
-    res = run_tool(["pdfinfo", str(pdf)], reads=[pdf], writes=work, timeout=15)
+    res = run_tool(["pdfinfo", str(pdf)], reads=[pdf], writes=work, timeout=timeout)
     m = re.search(r"^Pages:\s+(\d+)", res.stdout, re.M)
     if res.timed_out or res.returncode != 0 or not m:
         why = "timed out" if res.timed_out else (res.stderr.strip().splitlines() or ["no page count"])[-1]
@@ -189,11 +191,11 @@ def pdf_pages(pdf, work):
     return int(m.group(1))
 
 
-def pdf_text(pdf, work, layout=True, last=MAX_PAGES):
+def pdf_text(pdf, work, layout=True, last=MAX_PAGES, timeout=60):
     """The text of pages 1..``last``, one string per page (``pdftotext``, ``-layout`` by default)."""
     out = Path(work) / "text.txt"
     argv = ["pdftotext", "-enc", "UTF-8", "-l", str(last), *(["-layout"] if layout else []), str(pdf), str(out)]
-    res = run_tool(argv, reads=[pdf], writes=work, timeout=60)
+    res = run_tool(argv, reads=[pdf], writes=work, timeout=timeout)
     if res.timed_out or res.returncode != 0 or not out.exists():
         raise ValueError(f"pdftotext failed: {'timed out' if res.timed_out else res.stderr.strip()[-300:]}")
     with open(out, "rb") as fh:
@@ -231,27 +233,39 @@ def read_pdf(submission, rel, layout=True, images=True, height=1050, text=True):
     return {"pdf": str(rel), "pages": pages, "n_pages": n_pages, "images": rendered}
 
 
-def pdf_check(submission_dir):
+def pdf_check(submission_dir, seconds=None):
     """``(ok, message)`` for the item ``theory.pdf``: a readable PDF with text, inside the submission.
 
     A file that only starts like a PDF, a link to a file outside the submission and a PDF
-    without text (a scan, images only) do not earn it; the message says which and why.
+    without text (a scan, images only) do not earn it; the message says which and why.  At most
+    ``CHECK_PDFS`` PDFs are read (the best names first: the theory PDF), their first ``CHECK_PAGES``
+    pages, within ``seconds`` in all (if given): many or slow PDFs do not stall grading.
     """
     usable, refused = find_pdfs(submission_dir)
     problems = [f"{rel} is {why}: not read" for rel, why in refused.items()]
-    for rel in usable:
+    deadline = None if seconds is None else time.monotonic() + seconds
+    for k, rel in enumerate(usable[:CHECK_PDFS]):
+        left = 60 if deadline is None else deadline - time.monotonic()
+        if left < 1:
+            problems.append(f"{', '.join(map(str, usable[k:CHECK_PDFS]))}: not read (the {seconds} s for reading the "
+                            f"PDFs ran out)")
+            break
         with tempfile.TemporaryDirectory(prefix="review-") as work:
             try:
                 pdf = _safe_copy(submission_dir, rel, work)
-                n_pages = pdf_pages(pdf, work)
-                letters = sum(ch.isalpha() for ch in "".join(pdf_text(pdf, work, layout=False)))
+                n_pages = pdf_pages(pdf, work, timeout=min(15, left))
+                text = pdf_text(pdf, work, layout=False, last=CHECK_PAGES, timeout=min(60, left))
+                letters = sum(ch.isalpha() for ch in "".join(text))
             except ValueError as exc:
                 problems.append(f"{rel}: {exc}".replace(f"{rel}: {rel}: ", f"{rel}: "))
                 continue
         if letters >= MIN_LETTERS:
             return True, f"theory PDF {rel}: {n_pages} page{'s' * (n_pages != 1)} with text"
-        problems.append(f"{rel}: {n_pages} page{'s' * (n_pages != 1)} but no text was found in it "
-                        f"({letters} letters; a scan or images only?): the answers must be typeset")
+        problems.append(f"{rel}: {n_pages} page{'s' * (n_pages != 1)} but no text was found in its first "
+                        f"{CHECK_PAGES} ({letters} letters; a scan or images only?): the answers must be typeset")
+    if len(usable) > CHECK_PDFS:
+        problems.append(f"{len(usable) - CHECK_PDFS} more PDF(s) not read (at most {CHECK_PDFS}, the theory PDF by "
+                        f"name first)")
     if not problems:
         return False, "no PDF with the answers to the theoretical part was found in the submission"
     return False, "; ".join(problems)

