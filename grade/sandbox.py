@@ -177,12 +177,17 @@ def _prefixes():
 
 def python_path():
     """The folders of this process's sys.path outside the Python installation, the environment and this
-    repository (packages reached through PYTHONPATH or a .pth file), resolved: to be bound and put on the
-    sandboxed interpreter's PYTHONPATH."""
-    repo, out = Path(_real(REPO)), []
+    repository that hold installed packages (packages reached through PYTHONPATH or a .pth file: a folder with
+    ``*.dist-info`` or ``*.egg-info`` in it), resolved: to be bound and put on the sandboxed interpreter's
+    PYTHONPATH.  Never a folder holding this repository or the temporary folder (where the grader stages the
+    submissions: a script's own folder such as /tmp is on sys.path too), nor one without installed packages."""
+    repo, tmp, out = Path(_real(REPO)), Path(_real(tempfile.gettempdir())), []
     for p in (_real(p) for p in sys.path if p and os.path.isdir(p)):
-        inside = any(Path(p).is_relative_to(q) for q in _prefixes())
-        if not inside and not repo.is_relative_to(p) and not Path(p).is_relative_to(repo) and p not in out:
+        path = Path(p)
+        inside = any(path.is_relative_to(q) for q in _prefixes())
+        packages = next(path.glob("*.dist-info"), None) or next(path.glob("*.egg-info"), None)
+        if (not inside and packages and not repo.is_relative_to(p) and not path.is_relative_to(repo)
+                and not tmp.is_relative_to(p) and p not in out):
             out.append(p)
     return out
 

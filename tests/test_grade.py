@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grade import grade_submissions
+from grade import grade_submissions, stage
 from grade.handout import build_handout
 from grade.items import TableError, load_table, registry
 from grade.observations import judge_part
@@ -378,7 +378,8 @@ RUNNER = ROOT / "grade" / "runner.py"
 def scratch_only(dst):
     """network_scratch.py and what it imports (nothing else of a submission is needed: the other parts fail fast)."""
     dst.mkdir(parents=True)
-    for name in ("network_scratch.py", "utils.py", "checks.py"):
+    files, refused, _ = stage.scan(ROOT)
+    for name in stage.closure(files, refused, "network_scratch.py")[0]:  # the modules it imports, as the grader finds them
         shutil.copy(ROOT / name, dst / name)
     return dst
 
@@ -398,10 +399,12 @@ def escaping_submission(dst, grader):
 
 
 def grader_copy(dst):
-    """This repository's grader (grade/ and the mnist.py it loads the digits with) at ``dst``."""
+    """This repository's grader (grade/ and the top-level modules, e.g. the mnist.py it loads the digits with) at
+    ``dst``."""
     dst.mkdir(parents=True)
     shutil.copytree(ROOT / "grade", dst / "grade", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "mnist.py", dst / "mnist.py")
+    for module in ROOT.glob("*.py"):
+        shutil.copy(module, dst / module.name)
     return dst
 
 

@@ -198,7 +198,7 @@ def run_cli(monkeypatch, tmp_path, *args):
     """``python -m grade`` in this process on results built here (the grading itself is not what is tested)."""
     made = [result("team_a"), result("team_b", {"scratch.backward": 2}), result("team_c")]
     monkeypatch.setattr(cli, "grade_submissions", lambda *a, **k: made)
-    monkeypatch.setattr(cli.sandbox, "sandbox_warning", lambda: None)
+    monkeypatch.setattr(cli.sandbox, "available", lambda: ("bwrap", "stand-in: no sandbox is started here"))
     monkeypatch.chdir(tmp_path)
     return cli.main(["team_a", "team_b", "team_c", "--out", str(tmp_path / "out"), "--no-cache", *args])
 

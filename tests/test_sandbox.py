@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -423,3 +424,17 @@ def test_the_weak_isolation_runs_only_when_asked_for_and_says_so(tmp_path):
     r = run(tmp_path, "import time\nprint('hello', flush=True)\ntime.sleep(60)", limits=sandbox.Limits(wall_seconds=1),
             sandboxed=False)
     assert "NOT SANDBOXED" in r.warning and r.killed_reason == "timeout" and "hello" in r.output
+
+
+def test_only_folders_of_installed_packages_on_sys_path_are_bound(tmp_path, monkeypatch):
+    """A script's own folder (e.g. /tmp, where the grader stages every submission) or a folder of plain files on
+    sys.path is never bound into the sandbox: only folders holding installed packages (``*.dist-info``), outside the
+    repository and above no temporary folder (a TA's packages reached through PYTHONPATH)."""
+    staging, packages, plain = tmp_path / "staging", tmp_path / "pkgs", tmp_path / "plain"
+    for folder in (staging, packages / "thing-1.0.dist-info", plain, tmp_path / "x-1.0.dist-info"):
+        folder.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(staging))  # where the grader stages the submissions
+    monkeypatch.setattr(sys, "path", [str(tmp_path), "/", str(plain), str(packages), *sys.path])
+    got = sandbox.python_path()
+    assert str(tmp_path.resolve()) not in got and "/" not in got and str(plain.resolve()) not in got, got
+    assert str(packages.resolve()) in got, got

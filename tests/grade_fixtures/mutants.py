@@ -179,7 +179,7 @@ MUTANTS = [
            {"keras.layers": 0.0}, r"extra Dense\(784\) layer"),
     Mutant("keras_activations_swapped", "network_tensorflow.py", "NeuralNetworkTf.__init__",
            _KERAS_INIT.format(start=1, output="sigmoid", hidden="softmax"),
-           {"keras.activations": 0.0}, r"activations are swapped", also_lost={"keras.learns": 0.0}),
+           {"keras.activations": 0.0}, r"activations are swapped"),  # learns, slowly: 73 of 500 by epoch 10
     Mutant("keras_bce_kept", "network_tensorflow.py", "NeuralNetworkTf.compile_and_fit", '''
            def compile_and_fit(self, x_train, y_train, epochs=50, learning_rate=0.01, batch_size=1,
                                validation_data=None):
