@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11:
 #   make run    creates .venv if needed, then executes the notebook headless (papermill)
-#   make test   creates .venv if needed, then runs pytest
+#   make test   creates .venv if needed, then runs pytest (the whole suite, what CI runs)
+# make test-fast: the tests that day-to-day edits break, in about a minute (pytest -m "not slow").
 # Extra targets: make theory (LaTeX PDF + figures), make bench (speed/accuracy/memory),
 # make grade ARGS="SUBMISSION_DIR ..." (grades into build/grades), make handout (build/handout),
 # make collect ARGS="REPOSITORY ..." (each team's commit into submissions/).
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 ARGS   ?=
 SHELL  := /bin/bash
 
-.PHONY: all run test theory bench grade collect handout clean venv
+.PHONY: all run test test-fast theory bench grade collect handout clean venv
 all: test
 
 # (Re)create the virtual environment when it is missing or older than requirements.txt.
@@ -31,6 +32,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(ARGS)
 
 theory: $(STAMP)
 	$(MAKE) -C theory PY=$(abspath $(PY))

@@ -91,7 +91,7 @@ def _leaves(obj, key=None):
         yield key, obj
 
 
-@pytest.mark.parametrize("which", ["committed", "quick"])
+@pytest.mark.parametrize("which", ["committed", pytest.param("quick", marks=pytest.mark.slow)])
 def test_results_json_holds_only_what_results_md_shows(which, request):
     """Every number and text in results.json appears in results.md (in one of the formats it is printed in)."""
     folder = BENCH if which == "committed" else request.getfixturevalue("quick")[0]

@@ -40,6 +40,8 @@ from grade.collect.gitrepo import MiB
 from grade_fixtures.mutants import model_answer
 from student_solution import paste_solution
 
+pytestmark = pytest.mark.slow  # git clones and archives of local repositories
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = {p.name: p.read_bytes() for p in (ROOT / "tests" / "course_template").iterdir() if p.is_file()}
 
@@ -306,7 +308,6 @@ def test_no_hook_runs_while_collecting(tmp_path):
     assert rows["team13"]["status"] == "collected" and not marker.exists()
 
 
-@pytest.mark.slow
 def test_collect_then_grade_names_the_commit_in_the_report_and_grades_csv(tmp_path):
     answer = model_answer(tmp_path / "answer")
     remote = Remote(tmp_path, "ps1-team01", TEMPLATE)

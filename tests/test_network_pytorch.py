@@ -175,6 +175,7 @@ def test_twenty_samples_are_learned_to_100_percent(digits):
     assert history["accuracy"][-1] == 1.0
 
 
+@pytest.mark.slow
 def test_fit_prints_the_template_line_and_returns_compute_accuracy(digits, capsys):
     x_tr, y_tr, x_val, y_val = digits
     train, val = course_loader(x_tr, y_tr), course_loader(x_val, y_val)
@@ -186,6 +187,7 @@ def test_fit_prints_the_template_line_and_returns_compute_accuracy(digits, capsy
     assert [re.fullmatch(PROGRESS, line).groups() for line in lines] == [("1", "0.2"), ("2", "0.2")]
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_history_and_other_seed_differs(digits):
     x_tr, y_tr, x_val, y_val = digits
 

@@ -96,6 +96,7 @@ def test_forward_matches_numpy_for_images_and_for_rows(data):
     np.testing.assert_allclose(out_images.sum(axis=1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_compile_and_fit_accepts_both_input_shapes_with_the_same_result(data):
     x, y = data[0][:40], data[1][:40]
     kwargs = dict(epochs=2, learning_rate=0.1, batch_size=8)
@@ -117,6 +118,7 @@ def test_the_loss_is_categorical_cross_entropy(data):
     assert history.history["loss"][0] == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`:UserWarning")
 def test_course_notebook_call_runs_in_the_templates_eager_mode(data, capsys):
     """Exactly the notebook's call (batch size 1, schedule, Keras' default output), on 7 images for 2 epochs."""
@@ -155,6 +157,7 @@ def test_each_step_uses_the_rates_10_9_8(data):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_same_seed_same_history_another_seed_other_weights(data):
     first = train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history
     assert train_63(NeuralNetworkTf([784, 16, 10], random_state=11), data).history == first  # a fresh model
@@ -165,6 +168,7 @@ def test_same_seed_same_history_another_seed_other_weights(data):
     assert not np.array_equal(w11.layers[1].get_weights()[0], w12.layers[1].get_weights()[0])
 
 
+@pytest.mark.slow
 def test_chosen_batch_size_learns_above_chance(data):
     """The notebook's setting (TimeBasedLearningRate(10), batch size 8, seed 42), cut to 8 epochs."""
     x_tr, y_tr, x_val, y_val = data
@@ -203,6 +207,7 @@ def test_the_answer_runs_none_of_the_mistaken_lines_and_keeps_each_visible():
 
 
 # --------------------------------------------------------------------------- keras_options.py: two Keras options
+@pytest.mark.slow
 def test_the_options_reach_keras_and_change_no_number(data, monkeypatch, capsys):
     calls = []
     original = keras.callbacks.CallbackList.on_train_batch_end
@@ -223,6 +228,7 @@ def test_the_options_reach_keras_and_change_no_number(data, monkeypatch, capsys)
     assert int(model.optimizer.iterations.numpy()) == 18 and isinstance(model, NeuralNetworkTf)
 
 
+@pytest.mark.slow
 def test_verbose_2_prints_one_line_per_epoch(data, capsys):
     train_63(NeuralNetworkTfWithOptions([784, 8, 10], random_state=1, verbose=2), data)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
@@ -288,6 +294,7 @@ def test_schedule_config_round_trip():
 
 
 # Keras 3.15 saving calls np.array() on TF variables, which NumPy 2.4 flags (Keras internals).
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 def test_compiled_model_saves_and_loads_back(data, tmp_path):
     x, y = data[0][:12], data[1][:12]

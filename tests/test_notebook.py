@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+pytestmark = pytest.mark.slow  # executes the notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "MNIST_classification.ipynb"
 FIGURES = ["A_scratch_accuracy.png", "B_pytorch_accuracy.png", "C_keras_accuracy.png",

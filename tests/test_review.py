@@ -27,6 +27,8 @@ from grade.pdftools import find_pdfs
 from review_fixtures.build import HERE, answers, build_all, build_one, fixtures, truth, word_fixtures, word_pages
 from review_fixtures.tally import tally
 
+pytestmark = pytest.mark.slow  # LaTeX builds the fixture teams' PDFs; Chromium renders the page
+
 ROOT = Path(__file__).resolve().parents[1]
 RUBRIC_FILE = HERE / "rubric.toml"  # modelled on theory/rubric.toml (tests/test_review_marks.py)
 TOOLS = {"pdflatex": "texlive-latex-recommended (and texlive-latex-extra)", "pdftotext": "poppler-utils",

@@ -24,6 +24,8 @@ import pytest
 from grade import cgroups, sandbox
 from grade_fixtures.hostile import WITHOUT_CGROUPS
 
+pytestmark = pytest.mark.slow  # every test starts a sandbox (bubblewrap, cgroups)
+
 ROOT = Path(__file__).resolve().parents[1]
 BWRAP, WHY = sandbox.available()
 if BWRAP is None and os.environ.get("CI"):
@@ -373,7 +375,6 @@ TORCH = """
 
 
 @needs_bwrap
-@pytest.mark.slow
 def test_tensorflow_keras_and_torch_train_inside_with_the_default_limits(tmp_path):
     # Two sandboxes at once, as the grader runs them with --jobs 2.  Keras imports matplotlib.pyplot,
     # whose font cache takes ~7 s to build in a fresh MPLCONFIGDIR: the one outside is copied in.

@@ -208,6 +208,7 @@ def train_pasted(folder, digits):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_a_students_solution_trains_identically_in_template_answer_and_handout(tmp_path, handout, digits):
     copies = {"template": TEMPLATE, "answer": ROOT, "handout": handout}
     runs = {}
@@ -262,6 +263,7 @@ def test_the_leak_list_catches_the_answer():
         assert any(re.search(p, text, re.IGNORECASE if p.islower() else 0) for p in LEAKS), name
 
 
+@pytest.mark.slow
 def test_the_handout_notebook_runs_offline_down_to_the_first_todo(handout, tmp_path):
     nbclient = pytest.importorskip("nbclient")
     import nbformat
