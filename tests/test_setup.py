@@ -34,7 +34,8 @@ def test_make_run_and_make_test_wrap_exactly_the_readme_plain_commands():
     set_up = plain[:3]
     assert make_commands("run") == set_up + [plain[3]]
     assert make_commands("test") == set_up + [plain[4]]
-    assert len(plain) == 5
+    assert make_commands("test-fast") == set_up + [plain[5]]
+    assert len(plain) == 6
 
 
 def test_licence_is_there_and_permissive():
