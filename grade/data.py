@@ -1,4 +1,4 @@
-"""The settings every part is graded with, the learning digits, and the grader's inputs.
+"""The settings every part is graded with, the learning digits, the grader's inputs, and the names of the arrays.
 
 The inputs (weights, samples, gradients, the learning digits) are drawn from fixed seeds, so
 every run gives every submission the same numbers; the judges hold what a submission made of
@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -110,9 +111,33 @@ def file_hash(path):
 
 GRADER_SEED, PUBLIC_SEED = 7321, 20240918  # the TA's grader draws other numbers than the students' checks
 
+# The arrays the probes, the judges and the references share, by name ("#" stands for a number: a layer, a
+# sample).  INPUTS: what make_inputs gives (the probes get them in the sandbox); EXPECTED: what a right answer
+# gives for them (grade/reference.py's expected(); grade/expected.npz in the handout; "probe.*" go to the probes
+# too) and the held-out digits' labels (which never enter the sandbox).  checked() holds both to these lists
+# when they load: an array of no name here, or a name here with no array, stops the grader and check.py.
+INPUTS = ("data.x_train", "data.y_train", "data.x_val", "data.y_val", "data.x_held",
+          "scratch.W#", "scratch.G#", "scratch.X", "scratch.XB", "scratch.YB",
+          "torch.W#", "torch.b#", "torch.GW#", "torch.Gb#", "torch.X", "torch.Y", "keras.loss_y", "keras.loss_p")
+EXPECTED = ("scratch.forward", "scratch.argmax", "scratch.fd#.#", "scratch.updated#", "probe.scratch.A#.#",
+            "probe.scratch.Z#.#", "torch.softmax", "torch.log_softmax", "torch.logits", "torch.argmax",
+            "torch.grads_mean", "torch.grads_sum", "torch.updated.W#", "torch.updated.b#", "tblr.rates#",
+            "learns.labels")
+
+
+def checked(arrays, names, what):
+    """``arrays`` if their keys are exactly what ``names`` declares; else a ValueError naming the unknown and missing."""
+    patterns = {n: re.compile(re.escape(n).replace(r"\#", r"\d+")) for n in names}
+    unknown = sorted(k for k in arrays if not any(p.fullmatch(k) for p in patterns.values()))
+    missing = [n for n, p in patterns.items() if not any(p.fullmatch(k) for k in arrays)]
+    if unknown or missing:
+        raise ValueError(f"{what}: arrays of names grade/data.py does not declare {unknown}; declared names without an "
+                       f"array {missing}")
+    return arrays
+
 
 def make_inputs(data, seed=GRADER_SEED):
-    """Every array the probes use, by name (the names grade/observe and grade/judge share)."""
+    """Every array the probes use, by name (:data:`INPUTS`)."""
     rng = np.random.default_rng(seed)
     s = SETTINGS["scratch"]["shapes"]
     inputs = {f"data.{k}": v for k, v in data.items() if k != "y_held"}  # the held-out labels stay outside
@@ -120,7 +145,6 @@ def make_inputs(data, seed=GRADER_SEED):
         inputs[f"scratch.W{l}"] = rng.normal(0.0, 0.9, (n_out, n_in))
         inputs[f"scratch.G{l}"] = rng.normal(0.0, 1.0, (n_out, n_in))
     inputs["scratch.X"] = rng.random((8, s[0]))
-    inputs["scratch.Y"] = np.eye(s[-1])[[2, 0, 3, 1, 2, 1, 0, 3]]
     t = SETTINGS["torch"]["sizes"]
     for l, (n_in, n_out) in enumerate(zip(t[:-1], t[1:])):
         inputs[f"torch.W{l}"] = (rng.normal(0.0, 1.5 / n_in ** 0.5, (n_out, n_in))).astype(np.float32)

@@ -35,12 +35,11 @@ from pathlib import Path
 
 from . import handout_checks
 from .handout_checks import check_cell
+from .parts import NOTEBOOK, PARTS
 
 REPO = Path(__file__).resolve().parents[1]
-CHECK_PARTS = {"A.": "scratch", "B.": "torch", "C.": "keras"}  # the notebook's sections and their parts
-
-TEMPLATE_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py")
-NOTEBOOK = "MNIST_classification.ipynb"
+CHECK_AFTER = {p.check_after: p.name for p in PARTS if p.check_after}  # the notebook's sections and their parts
+TEMPLATE_FILES = (*(p.main_file for p in PARTS if not p.documents), "utils.py")
 COPY_AS_IS = ("LICENSE",)
 HANDOUT_FILES = Path(__file__).resolve().parent / "handout_files"  # the handout's own README.md, requirements.txt...
 HANDOUT_NAMES = {"gitignore": ".gitignore"}  # ... and .gitignore, kept here without its dot (not this repository's)
@@ -176,13 +175,13 @@ def handout_notebook(nb, where=NOTEBOOK):
             cell["execution_count"] = None
         cells.append(cell)
         text = "".join(cell.get("source", ""))
-        if cell.get("cell_type") == "code" and "TODO: plot accuracy" in text and section in CHECK_PARTS:
-            cells.append(check_cell(CHECK_PARTS[section]))  # after each section, as otter's grader.check
+        if cell.get("cell_type") == "code" and "TODO: plot accuracy" in text and section in CHECK_AFTER:
+            cells.append(check_cell(CHECK_AFTER[section]))  # after each section, as otter's grader.check
         if cell.get("cell_type") == "markdown" and text.lstrip().startswith("# "):
             section = text.lstrip()[2:4]
     cells += [{"cell_type": "markdown", "id": "before-you-submit", "metadata": {}, "source": "## Before you submit\nSave the notebook with its "
                "outputs, then check the team details, the printed progress, the plots and your theory PDF:"},
-              check_cell("docs")]
+              *(check_cell(p.name) for p in PARTS if not p.check_after)]
     nb["cells"] = cells
     return nb
 

@@ -43,6 +43,7 @@ from grade.items import TableError, load_table, registry
 from grade.observations import judge_part
 from grade.report import (InputError, apply_overrides, attach_theory, moodle_rows, read_roster, report_filename,
                           write_reports)
+from grade_fixtures.documents import observed
 from grade_fixtures.hostile import DAEMON_MARK, FORMULA_NAME, HOSTILE, LONG_NAME, WITHOUT_CGROUPS, Either
 from grade_fixtures.mutants import JUDGEMENT, MUTANTS, model_answer, replace_method
 from grade_fixtures.real_work import REAL_WORK
@@ -359,7 +360,7 @@ def test_documents_too_large_or_outside_the_submission_are_refused_with_the_reas
     from grade.judge import docs, notebook
     team = model_answer(tmp_path / "team")
     monkeypatch.setattr(notebook, "NOTEBOOK_MAX_BYTES", 1000)
-    obs = docs.observations(team, lambda folder: (True, "pdf"))
+    obs = observed(team, (True, "pdf"))
     assert re.search(r"MNIST_classification\.ipynb` is \d+ KB, more than the 1 KB the grader reads",
                      docs.executed(obs).message)
     outside = tmp_path / "elsewhere.pdf"
