@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .parts import PARTS
+
 REPO = Path(__file__).resolve().parents[1]
 N_TRAIN, N_VAL, N_HELD, DATA_SEED, HELD_SEED = 300, 200, 500, 0, 4711
 SLOW_AFTER = 20  # epochs after which a network that only then meets the criterion is a slow learner
@@ -41,8 +43,12 @@ SETTINGS = {
 
 
 def settings():
-    """SETTINGS, with what the learning judges say about the digits and the slow learner's epochs."""
+    """SETTINGS, with each code part's module (grade/parts.py), and what the learning judges say about the digits and
+    the slow learner's epochs."""
     out = json.loads(json.dumps(SETTINGS))
+    for part in PARTS:
+        if not part.documents:
+            out[part.name]["module"] = Path(part.main_file).stem  # what its probes import
     for s in out["learns"].values():
         s.update(train_digits=N_TRAIN, slow_after=SLOW_AFTER)
         s["epoch_lines"] = (s["max_epochs"] + 1) * s.get("trainings", 1)  # before training and after each epoch
@@ -118,7 +124,8 @@ GRADER_SEED, PUBLIC_SEED = 7321, 20240918  # the TA's grader draws other numbers
 # when they load: an array of no name here, or a name here with no array, stops the grader and check.py.
 INPUTS = ("data.x_train", "data.y_train", "data.x_val", "data.y_val", "data.x_held",
           "scratch.W#", "scratch.G#", "scratch.X", "scratch.XB", "scratch.YB",
-          "torch.W#", "torch.b#", "torch.GW#", "torch.Gb#", "torch.X", "torch.Y", "keras.loss_y", "keras.loss_p")
+          "torch.W#", "torch.b#", "torch.GW#", "torch.Gb#", "torch.X", "torch.Y", "keras.activation_probe", "keras.loss_y",
+          "keras.loss_p")
 EXPECTED = ("scratch.forward", "scratch.argmax", "scratch.fd#.#", "scratch.updated#", "probe.scratch.A#.#",
             "probe.scratch.Z#.#", "torch.softmax", "torch.log_softmax", "torch.logits", "torch.argmax",
             "torch.grads_mean", "torch.grads_sum", "torch.updated.W#", "torch.updated.b#", "tblr.rates#",
@@ -154,6 +161,7 @@ def make_inputs(data, seed=GRADER_SEED):
     x = data["x_train"][:6].astype(np.float32) / 255
     inputs["torch.X"] = ((x - 0.5) / 0.5)[:, None].astype(np.float32)  # ToTensor, Normalize((0.5,), (0.5,))
     inputs["torch.Y"] = np.eye(t[-1], dtype=np.int64)[data["y_train"][:6]]  # what the template's fit passes
+    inputs["keras.activation_probe"] = np.array([[-2.0, -0.5, 0.3, 1.7, 0.0], [1.0, 2.0, -1.0, 0.5, 3.0]], np.float32)
     inputs["keras.loss_y"] = np.eye(10, dtype=np.float32)[[3, 0, 7, 1]]
     p = np.exp(rng.normal(0, 1.5, (4, 10)))
     inputs["keras.loss_p"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
