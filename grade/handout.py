@@ -35,6 +35,7 @@ from pathlib import Path
 
 from . import handout_checks
 from .handout_checks import check_cell
+from .items import TableError, registry
 from .parts import NOTEBOOK, PARTS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +203,10 @@ def _local_modules(code, src):
 
 
 def build_handout(src=REPO, out=REPO / "build" / "handout"):
-    """Write the handout of the answer in ``src`` to ``out`` (replaced if it exists); returns ``out``."""
+    """Write the handout of the answer in ``src`` to ``out`` (replaced if it exists); returns ``out``.  Refused before
+    anything is written (grade.items.TableError) where a judge sits in the wrong module: the students' checks
+    would break or give a hidden item away."""
+    registry()
     src, out = Path(src), Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -237,7 +241,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         out = build_handout(REPO, args.out)
-    except HandoutError as err:
+    except (HandoutError, TableError) as err:
         parser.error(str(err))
     print(f"wrote the handout to {out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
     return 0

@@ -30,9 +30,6 @@ class Observations:
             return [self._resolve(v) for v in value]
         return value
 
-    def ran(self, probe):
-        return probe in self.records
-
     def error(self, probe):
         record = self.records.get(probe)
         if record is None:
