@@ -15,7 +15,7 @@ import numpy as np
 
 from . import data as graderdata
 from .items import POINTS_FILE, load_table, not_public, public_judgement
-from .pipeline import INIT, public_files
+from .shipped import INIT, public_files
 from .reference import expected
 
 GRADE = Path(__file__).resolve().parent

@@ -25,7 +25,8 @@ import pytest
 from grade import data as graderdata
 from grade import reference
 from grade.items import load_table
-from grade.pipeline import Context, ShippingError, public_files
+from grade.pipeline import Context
+from grade.shipped import ShippingError, public_files
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "grade" / "README.md"
