@@ -35,7 +35,7 @@ from pathlib import Path
 
 from . import handout_checks
 from .handout_checks import check_cell
-from .items import TableError, registry
+from .items import TableError, check_placement, registry
 from .parts import NOTEBOOK, PARTS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -206,7 +206,7 @@ def build_handout(src=REPO, out=REPO / "build" / "handout"):
     """Write the handout of the answer in ``src`` to ``out`` (replaced if it exists); returns ``out``.  Refused before
     anything is written (grade.items.TableError) where a judge sits in the wrong module: the students' checks
     would break or give a hidden item away."""
-    registry()
+    check_placement(registry()[0])
     src, out = Path(src), Path(out)
     if out.exists():
         shutil.rmtree(out)

@@ -4,8 +4,8 @@
 fraction and reason); a judge registers under an item id with ``@judge("scratch.forward")`` and a
 hidden refinement with ``@refine("scratch.forward")``, in the modules grade/parts.py names for the
 item's part.  :func:`registry` imports them and fails loudly, naming the ids, when an item has no
-judge, a judge has no item, or a judge sits where the handout would ship what is hidden (or lack
-what is public).
+judge or a judge has no item; :func:`check_placement` (``make handout``) when a judge sits where the
+handout would ship what is hidden, or lack what is public.
 """
 
 import importlib
@@ -123,24 +123,13 @@ def _modules(hidden):
 def registry(path=POINTS_FILE, hidden=True):
     """``(items, judgement)``, after importing every judge (and, if ``hidden``, the hidden judges and diagnoses).
 
-    Raises :class:`TableError` naming every item without a judge, every judge without an item, and every judge
-    or diagnosis in the wrong kind of module: a public item's judge must be in a module the handout ships
-    (grade/parts.py ``judges``), a judge of an item that is not public and every diagnosis in one it does not.
+    Raises :class:`TableError` naming every item without a judge and every judge without an item.
     """
     items, judgement = load_table(path)
     shipped, kept = _modules(hidden)
     for name in shipped + kept:
         importlib.import_module(name)
     declared = set(items)
-    misplaced = [f"{i} (public: {items[i].public}) is judged in {fn.__module__}" for i, fn in JUDGES.items()
-                 if i in items and (fn.__module__ in shipped) != items[i].public]
-    misplaced += [f"a diagnosis of {i} is in {fn.__module__}" for i, fns in REFINEMENTS.items() for fn in fns
-                  if fn.__module__ in shipped]
-    if misplaced:
-        raise TableError(f"judges in the wrong module: {'; '.join(misplaced)}. The handout ships the modules of "
-                         f"grade/parts.py's `judges` with the students' checks: judges of public items go there, "
-                         f"judges of items that are not public into `hidden` modules and diagnoses into `diagnoses` "
-                         f"(never shipped)")
     if not hidden:
         items = {i: it for i, it in items.items() if it.public}
         judgement = {c: j for c, j in judgement.items() if c in public_judgement(path)}
@@ -150,3 +139,20 @@ def registry(path=POINTS_FILE, hidden=True):
         raise TableError(f"{path} and the judges disagree: items without a judge {without_judge}; judges for "
                          f"items not in the table {unknown}")
     return items, judgement
+
+
+def check_placement(items):
+    """Refuse (:class:`TableError`, naming each) a judge the handout would ship wrongly: a public item's judge must
+    be in a module it ships (grade/parts.py ``judges``: the students' checks would lack it otherwise), the judge of
+    an item that is not public and every diagnosis in one it does not (the students' registry would hold a judge
+    of an item their table lacks, and the judge would give the item away).  ``items``: after :func:`registry`."""
+    shipped, _ = _modules(False)
+    misplaced = [f"{i} (public: {items[i].public}) is judged in {fn.__module__}" for i, fn in JUDGES.items()
+                 if i in items and (fn.__module__ in shipped) != items[i].public]
+    misplaced += [f"a diagnosis of {i} is in {fn.__module__}" for i, fns in REFINEMENTS.items() for fn in fns
+                  if fn.__module__ in shipped]
+    if misplaced:
+        raise TableError(f"judges in the wrong module: {'; '.join(misplaced)}. The handout ships the modules of "
+                         f"grade/parts.py's `judges` with the students' checks: judges of public items go there, "
+                         f"judges of items that are not public into `hidden` modules and diagnoses into `diagnoses` "
+                         f"(never shipped)")

@@ -1,8 +1,8 @@
 """grade/'s code as the next engineer changes it: each part and each item declared once, checked where they meet.
 
 * grade/README.md's tables of items and judgement calls are grade/points.toml's.
-* A judge in the wrong module stops the grader and ``make handout``: a hidden item's judge in a module the
-  handout ships (it would break the students' checks), a public item's judge outside them.
+* A judge in the wrong module stops ``make handout`` before it writes anything: a hidden item's judge in a module
+  the handout ships (it would break the students' checks), a public item's judge outside them.
 * The files the handout ships are check.py's import closure; one that imports the references is refused.
 * The names linking the inputs and the right answers to the probes and judges are checked when they load:
   an unknown or a missing one stops the run.
@@ -24,7 +24,7 @@ import pytest
 
 from grade import data as graderdata
 from grade import reference
-from grade.items import load_table
+from grade.items import check_placement, load_table, registry
 from grade.pipeline import Context
 from grade.shipped import ShippingError, public_files
 
@@ -67,7 +67,7 @@ def test_the_readmes_tables_are_the_points_table():
 
 
 # --------------------------------------------------------------------------- judges in their modules
-def test_a_hidden_judge_in_a_shipped_module_stops_the_grader_and_the_handout(tmp_path):
+def test_a_hidden_judge_in_a_shipped_module_stops_the_handout(tmp_path):
     """keras.layers' judge moved from judge/keras_hidden.py into judge/keras_tf.py, which the handout ships: the
     students' registry would hold a judge of an item their table lacks.  Refused, naming the item and the module."""
     repo = copy_of_the_repository(tmp_path / "repo")
@@ -77,13 +77,10 @@ def test_a_hidden_judge_in_a_shipped_module_stops_the_grader_and_the_handout(tmp
     hidden.write_text(source[:start] + source[end:])
     shipped.write_text(shipped.read_text() + "\n\n" + source[start:end])
     message = r"judges in the wrong module: keras\.layers \(public: False\) is judged in grade\.judge\.keras_tf"
-    registry = run([sys.executable, "-c", "from grade.items import registry; registry()"], repo)
-    assert registry.returncode != 0 and re.search(message, registry.stderr), registry.stderr[-2000:]
     handout = run([sys.executable, "-m", "grade.handout", "--out", str(tmp_path / "handout")], repo)
     assert handout.returncode == 2 and re.search(message, handout.stderr), handout.stderr[-2000:]
     assert not (tmp_path / "handout").exists()
-    moved_back = run([sys.executable, "-c", "from grade.items import registry; registry()"], ROOT)
-    assert moved_back.returncode == 0, moved_back.stderr  # this repository's own judges are where they belong
+    check_placement(registry()[0])  # this repository's own judges are where they belong
 
 
 def test_the_shipped_files_are_what_check_py_imports_and_never_the_references(tmp_path):
