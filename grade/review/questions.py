@@ -4,7 +4,7 @@ Teams repeat each statement before their answer; :mod:`grade.review.locate` stri
 repeated statement by comparing word pairs with these texts, so only their words matter.
 """
 
-from .rubric import QUESTION_IDS as QUESTIONS  # the ones answered and marked (theory/rubric.py)
+from .rubric import QUESTION_IDS as QUESTIONS  # noqa: F401 -- the ones answered and marked (theory/rubric.py)
 
 TITLES = {
     "1.1": "Optimization",
