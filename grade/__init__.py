@@ -4,6 +4,6 @@
 ``python -m grade.handout`` writes the student version (``make handout``).
 """
 
-from .batch import PARTS, grade_submissions
+from .batch import grade_submissions
 
-__all__ = ["PARTS", "grade_submissions"]
+__all__ = ["grade_submissions"]

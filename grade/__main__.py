@@ -10,10 +10,11 @@ from pathlib import Path
 
 from . import isolation, sandbox
 from .batch import GRADER_FAULT, grade_submissions
-from .collect import COLLECTED, graded_commit
+from .collect import graded_commit
 from .items import POINTS_FILE, TableError
 from .moodle import moodle_scale
 from .report import InputError, apply_overrides, attach_theory, incomplete_theory, read_roster, write_reports
+from .ta_io import submission_folders
 
 
 def writable(folder):
@@ -77,8 +78,7 @@ def main(argv=None):
             raise InputError("--moodle-max and --weights set the grade in moodle.csv: give --roster too")
     except (InputError, OSError) as err:
         parser.error(str(err))
-    # grade.collect's record beside the folders is not a submission (``submissions/*`` takes it along)
-    args.submissions = [p for p in args.submissions if not (p.name == COLLECTED and p.is_file())]
+    args.submissions = submission_folders(args.submissions)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
     start = time.perf_counter()

@@ -17,11 +17,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import data as graderdata
 from . import sandbox, stage
 from .items import POINTS_FILE, Verdict, registry
-from .runner import Context, GraderError, PartResult, part_key, run_part
+from .parts import PARTS
+from .runner import GraderError, PartResult, grader_context, part_key, run_part
 
-PARTS = ("keras", "torch", "scratch", "docs")  # longest first
+SCHEDULE = sorted(PARTS, key=lambda p: -p.wall_seconds(graderdata.SETTINGS["probe_seconds"]))  # longest first
 GRADER_FAULT = "grader_error"
 
 
@@ -57,7 +59,7 @@ def _store(path, result):
 
 
 def _failed(items, part, message, code):
-    return PartResult({i: Verdict.fail(message, code=code) for i, it in items.items() if it.part == part},
+    return PartResult({i: Verdict.fail(message, code=code) for i, it in items.items() if it.part == part.name},
                       notes=[message])
 
 
@@ -70,28 +72,29 @@ def problem(err):
     return f"{type(err).__name__}{': ' + text[:300] if text else ''}"
 
 
-def grade_one_part(folder, part, planned, ctx, items, judgement, cache_dir):
+def grade_one_part(part, planned, ctx, items, judgement, cache_dir, sandboxed):
     """The part's verdicts: from the cache, else run; a failure is the team's (its items at 0, the reason said)
     unless it is the grader's own (the sandbox did not start, a full disk): then said, and never cached."""
+    name = part.name
     if isinstance(planned, BaseException):
-        return _failed(items, part, f"not graded: the grader could not read this submission's files for the {part} "
+        return _failed(items, part, f"not graded: the grader could not read this submission's files for the {name} "
                                     f"part ({problem(planned)})", "unreadable")
     plan, key = planned
     result, path = _cached(cache_dir, key)
     if result is not None:
         return result
     try:
-        result, cacheable = run_part(plan, part, ctx, items, judgement)
+        result, cacheable = run_part(plan, part, ctx, items, judgement, sandboxed)
     except GraderError as err:
         return _failed(items, part, f"not graded: {err}", GRADER_FAULT)
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             return _failed(items, part, f"not graded: the grader's disk is full ({problem(err)}): free space and "
                                         f"grade again", GRADER_FAULT)
-        return _failed(items, part, f"not graded: the grader could not read this submission's files for the {part} "
+        return _failed(items, part, f"not graded: the grader could not read this submission's files for the {name} "
                                     f"part ({problem(err)})", "unreadable")
     except Exception as err:  # noqa: BLE001 -- whatever a team's files make the grader trip over stays the team's
-        return _failed(items, part, f"not graded: the {part} part of this submission could not be graded "
+        return _failed(items, part, f"not graded: the {name} part of this submission could not be graded "
                                     f"({problem(err)})", "unreadable")
     if path is not None and cacheable:
         try:
@@ -112,17 +115,17 @@ def submission_names(folders):
     return names
 
 
-def _plans(folder, ctx, judgement):
+def _plans(folder, ctx, judgement, sandboxed):
     """``{part: (plan, cache key)}``, or the exception that reading the team's files raised."""
     try:
         scanned = stage.scan(folder)
     except Exception as err:  # noqa: BLE001
-        return dict.fromkeys(PARTS, err)
+        return dict.fromkeys(SCHEDULE, err)
     out = {}
-    for part in PARTS:
+    for part in SCHEDULE:
         try:
             plan = stage.plan(folder, part, scanned)
-            out[part] = (plan, part_key(plan, ctx, judgement))
+            out[part] = (plan, part_key(plan, ctx, judgement, sandboxed))
         except Exception as err:  # noqa: BLE001 -- the team's files (the grader's own faults surface when run)
             out[part] = err
     return out
@@ -148,23 +151,24 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
     workdir = Path(tempfile.mkdtemp(prefix="grade-run-"))
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
     try:
-        ctx = Context(cache_dir, workdir, probe_seconds, sandboxed)
-        plans = {f: _plans(f, ctx, judgement) for f in folders}
+        ctx = grader_context(cache_dir, workdir, probe_seconds)
+        plans = {f: _plans(f, ctx, judgement, sandboxed) for f in folders}
         futures, by_key = {}, {}
-        for part in PARTS:
+        for part in SCHEDULE:
             for f in folders:
                 planned = plans[f][part]
-                key = planned[1] if isinstance(planned, tuple) else ("unreadable", f, part)
+                key = planned[1] if isinstance(planned, tuple) else ("unreadable", f, part.name)
                 first = key not in by_key  # a later submission with the same files shares the first's run
                 if first:
-                    by_key[key] = pool.submit(grade_one_part, f, part, planned, ctx, items, judgement, cache_dir)
+                    by_key[key] = pool.submit(grade_one_part, part, planned, ctx, items, judgement, cache_dir,
+                                              sandboxed)
                 futures[(f, part)] = (by_key[key], first)
         owner = {fut: (f, part) for (f, part), (fut, first) in futures.items() if first}
         for fut in concurrent.futures.as_completed(by_key.values()):
             if progress:
                 f, part = owner[fut]
                 r = fut.result()
-                progress(f"{f.name[:60]}: {part} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
+                progress(f"{f.name[:60]}: {part.name} {'(cached)' if r.cached else f'{r.seconds:.1f} s'}")
         return [_assemble(f, futures, items) for f in folders]
     except BaseException:
         sandbox.stop()  # every sandbox killed now: the threads waiting for them return at once
@@ -176,16 +180,16 @@ def grade_submissions(folders, cache_dir=None, jobs=1, points_file=POINTS_FILE, 
 
 def _assemble(folder, futures, items):
     out, seconds, cached, notes, observations = {}, 0.0, [], [], {}
-    for part in PARTS:
+    for part in SCHEDULE:
         fut, first = futures[(folder, part)]
         r = fut.result()
         if r.cached or not first:
-            cached.append(part)
+            cached.append(part.name)
         else:
             seconds += r.seconds
         notes += [n for n in r.notes if n not in notes]
         if r.observations is not None:
-            observations[part] = r.observations
+            observations[part.name] = r.observations
         for item_id, v in r.verdicts.items():
             out[item_id] = {"points": round(items[item_id].points * v.fraction, 4), "max": items[item_id].points,
                             "message": v.message, "fraction": v.fraction, "code": v.code,

@@ -1,4 +1,4 @@
-"""The settings every part is graded with, the learning digits, and the grader's inputs.
+"""The settings every part is graded with, the learning digits, the grader's inputs, and the names of the arrays.
 
 The inputs (weights, samples, gradients, the learning digits) are drawn from fixed seeds, so
 every run gives every submission the same numbers; the judges hold what a submission made of
@@ -12,10 +12,13 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from .parts import PARTS
 
 REPO = Path(__file__).resolve().parents[1]
 N_TRAIN, N_VAL, N_HELD, DATA_SEED, HELD_SEED = 300, 200, 500, 0, 4711
@@ -40,8 +43,12 @@ SETTINGS = {
 
 
 def settings():
-    """SETTINGS, with what the learning judges say about the digits and the slow learner's epochs."""
+    """SETTINGS, with each code part's module (grade/parts.py), and what the learning judges say about the digits and
+    the slow learner's epochs."""
     out = json.loads(json.dumps(SETTINGS))
+    for part in PARTS:
+        if not part.documents:
+            out[part.name]["module"] = Path(part.main_file).stem  # what its probes import
     for s in out["learns"].values():
         s.update(train_digits=N_TRAIN, slow_after=SLOW_AFTER)
         s["epoch_lines"] = (s["max_epochs"] + 1) * s.get("trainings", 1)  # before training and after each epoch
@@ -110,9 +117,34 @@ def file_hash(path):
 
 GRADER_SEED, PUBLIC_SEED = 7321, 20240918  # the TA's grader draws other numbers than the students' checks
 
+# The arrays the probes, the judges and the references share, by name ("#" stands for a number: a layer, a
+# sample).  INPUTS: what make_inputs gives (the probes get them in the sandbox); EXPECTED: what a right answer
+# gives for them (grade/reference.py's expected(); grade/expected.npz in the handout; "probe.*" go to the probes
+# too) and the held-out digits' labels (which never enter the sandbox).  checked() holds both to these lists
+# when they load: an array of no name here, or a name here with no array, stops the grader and check.py.
+INPUTS = ("data.x_train", "data.y_train", "data.x_val", "data.y_val", "data.x_held",
+          "scratch.W#", "scratch.G#", "scratch.X", "scratch.XB", "scratch.YB",
+          "torch.W#", "torch.b#", "torch.GW#", "torch.Gb#", "torch.X", "torch.Y", "keras.activation_probe", "keras.loss_y",
+          "keras.loss_p")
+EXPECTED = ("scratch.forward", "scratch.argmax", "scratch.fd#.#", "scratch.updated#", "probe.scratch.A#.#",
+            "probe.scratch.Z#.#", "torch.softmax", "torch.log_softmax", "torch.logits", "torch.argmax",
+            "torch.grads_mean", "torch.grads_sum", "torch.updated.W#", "torch.updated.b#", "tblr.rates#",
+            "learns.labels")
+
+
+def checked(arrays, names, what):
+    """``arrays`` if their keys are exactly what ``names`` declares; else a ValueError naming the unknown and missing."""
+    patterns = {n: re.compile(re.escape(n).replace(r"\#", r"\d+")) for n in names}
+    unknown = sorted(k for k in arrays if not any(p.fullmatch(k) for p in patterns.values()))
+    missing = [n for n, p in patterns.items() if not any(p.fullmatch(k) for k in arrays)]
+    if unknown or missing:
+        raise ValueError(f"{what}: arrays of names grade/data.py does not declare {unknown}; declared names without an "
+                       f"array {missing}")
+    return arrays
+
 
 def make_inputs(data, seed=GRADER_SEED):
-    """Every array the probes use, by name (the names grade/observe and grade/judge share)."""
+    """Every array the probes use, by name (:data:`INPUTS`)."""
     rng = np.random.default_rng(seed)
     s = SETTINGS["scratch"]["shapes"]
     inputs = {f"data.{k}": v for k, v in data.items() if k != "y_held"}  # the held-out labels stay outside
@@ -120,7 +152,6 @@ def make_inputs(data, seed=GRADER_SEED):
         inputs[f"scratch.W{l}"] = rng.normal(0.0, 0.9, (n_out, n_in))
         inputs[f"scratch.G{l}"] = rng.normal(0.0, 1.0, (n_out, n_in))
     inputs["scratch.X"] = rng.random((8, s[0]))
-    inputs["scratch.Y"] = np.eye(s[-1])[[2, 0, 3, 1, 2, 1, 0, 3]]
     t = SETTINGS["torch"]["sizes"]
     for l, (n_in, n_out) in enumerate(zip(t[:-1], t[1:])):
         inputs[f"torch.W{l}"] = (rng.normal(0.0, 1.5 / n_in ** 0.5, (n_out, n_in))).astype(np.float32)
@@ -130,6 +161,7 @@ def make_inputs(data, seed=GRADER_SEED):
     x = data["x_train"][:6].astype(np.float32) / 255
     inputs["torch.X"] = ((x - 0.5) / 0.5)[:, None].astype(np.float32)  # ToTensor, Normalize((0.5,), (0.5,))
     inputs["torch.Y"] = np.eye(t[-1], dtype=np.int64)[data["y_train"][:6]]  # what the template's fit passes
+    inputs["keras.activation_probe"] = np.array([[-2.0, -0.5, 0.3, 1.7, 0.0], [1.0, 2.0, -1.0, 0.5, 3.0]], np.float32)
     inputs["keras.loss_y"] = np.eye(10, dtype=np.float32)[[3, 0, 7, 1]]
     p = np.exp(rng.normal(0, 1.5, (4, 10)))
     inputs["keras.loss_p"] = (p / p.sum(axis=1, keepdims=True)).astype(np.float32)

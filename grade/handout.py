@@ -35,12 +35,12 @@ from pathlib import Path
 
 from . import handout_checks
 from .handout_checks import check_cell
+from .items import TableError, check_placement, registry
+from .parts import NOTEBOOK, PARTS
 
 REPO = Path(__file__).resolve().parents[1]
-CHECK_PARTS = {"A.": "scratch", "B.": "torch", "C.": "keras"}  # the notebook's sections and their parts
-
-TEMPLATE_FILES = ("network_scratch.py", "network_pytorch.py", "network_tensorflow.py", "utils.py")
-NOTEBOOK = "MNIST_classification.ipynb"
+CHECK_AFTER = {p.check_after: p.name for p in PARTS if p.check_after}  # the notebook's sections and their parts
+TEMPLATE_FILES = (*(p.main_file for p in PARTS if not p.documents), "utils.py")
 COPY_AS_IS = ("LICENSE",)
 HANDOUT_FILES = Path(__file__).resolve().parent / "handout_files"  # the handout's own README.md, requirements.txt...
 HANDOUT_NAMES = {"gitignore": ".gitignore"}  # ... and .gitignore, kept here without its dot (not this repository's)
@@ -176,13 +176,13 @@ def handout_notebook(nb, where=NOTEBOOK):
             cell["execution_count"] = None
         cells.append(cell)
         text = "".join(cell.get("source", ""))
-        if cell.get("cell_type") == "code" and "TODO: plot accuracy" in text and section in CHECK_PARTS:
-            cells.append(check_cell(CHECK_PARTS[section]))  # after each section, as otter's grader.check
+        if cell.get("cell_type") == "code" and "TODO: plot accuracy" in text and section in CHECK_AFTER:
+            cells.append(check_cell(CHECK_AFTER[section]))  # after each section, as otter's grader.check
         if cell.get("cell_type") == "markdown" and text.lstrip().startswith("# "):
             section = text.lstrip()[2:4]
     cells += [{"cell_type": "markdown", "id": "before-you-submit", "metadata": {}, "source": "## Before you submit\nSave the notebook with its "
                "outputs, then check the team details, the printed progress, the plots and your theory PDF:"},
-              check_cell("docs")]
+              *(check_cell(p.name) for p in PARTS if not p.check_after)]
     nb["cells"] = cells
     return nb
 
@@ -203,7 +203,10 @@ def _local_modules(code, src):
 
 
 def build_handout(src=REPO, out=REPO / "build" / "handout"):
-    """Write the handout of the answer in ``src`` to ``out`` (replaced if it exists); returns ``out``."""
+    """Write the handout of the answer in ``src`` to ``out`` (replaced if it exists); returns ``out``.  Refused before
+    anything is written (grade.items.TableError) where a judge sits in the wrong module: the students' checks
+    would break or give a hidden item away."""
+    check_placement(registry()[0])
     src, out = Path(src), Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -238,7 +241,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         out = build_handout(REPO, args.out)
-    except HandoutError as err:
+    except (HandoutError, TableError) as err:
         parser.error(str(err))
     print(f"wrote the handout to {out}: {', '.join(sorted(p.name for p in out.iterdir()))}")
     return 0

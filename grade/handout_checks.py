@@ -7,22 +7,20 @@ the references (grade/reference.py; the handout gets their numbers for its own i
 mistakes (grade/judge/keras_hidden.py), and the grader itself.
 """
 
+import tempfile
 import tomllib
 from pathlib import Path
 
 import numpy as np
 
 from . import data as graderdata
-from .items import POINTS_FILE, load_table, public_judgement
+from .items import POINTS_FILE, load_table, not_public, public_judgement
+from .shipped import INIT, public_files
+from .reference import expected
 
 GRADE = Path(__file__).resolve().parent
-SHIPPED = ["items.py", "data.py", "observations.py", "public.py", "pdftools.py",
-           "judge/__init__.py", "judge/common.py", "judge/scratch.py", "judge/pytorch.py", "judge/keras_tf.py",
-           "judge/docs.py", "judge/notebook.py", "judge/team_text.py",
-           "observe/harness.py", "observe/scratch.py", "observe/pytorch.py", "observe/keras_tf.py"]
+SHIPPED = public_files()  # what check.py runs, closed under imports (refused if it would ship a hidden module)
 RESULTS = ".check-results.json"
-INIT = '''"""The public checks of problem set 1 (generated from the teaching assistant's grader): run ``python check.py``."""
-'''
 MAKEFILE = """# make check: the public checks on this folder (the same as `python check.py`); ARGS="scratch" for one part.
 PYTHON ?= python
 ARGS ?=
@@ -38,7 +36,9 @@ def points_toml(path=POINTS_FILE):
     with open(path, "rb") as fh:
         table = tomllib.load(fh)
     public = public_judgement(path)
-    lines = ["# The public checks (generated from the grader's points table): what each checks and its points.", ""]
+    lines = ["# The public checks (generated from the grader's points table): what each checks and its points.", "",
+             "# The teaching assistant's grader also grades these items, which are not public:",
+             f"not_public = [{', '.join(_quoted(i) for i in not_public(path))}]", ""]
     for item_id, spec in table["items"].items():
         if spec["public"]:
             lines += [f'[items."{item_id}"]', f"points = {spec['points']}", "public = true",
@@ -86,8 +86,6 @@ def workflow(path=POINTS_FILE):
 
 def expected_for_students():
     """The arrays a right answer gives for the students' inputs (the public seed), as the handout ships them."""
-    from .reference import expected
-    import tempfile
     with tempfile.TemporaryDirectory() as work:
         data = graderdata.load_data(graderdata.prepare_data(work))
     return expected(graderdata.make_inputs(data, seed=graderdata.PUBLIC_SEED))
@@ -106,10 +104,6 @@ def write(out, src):
     (out / "Makefile").write_text(MAKEFILE, encoding="utf-8")
     (out / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
     (out / ".github" / "workflows" / "classroom.yml").write_text(workflow(), encoding="utf-8")
-
-
-CHECK_CELLS = {"A. Neural network from scratch": "scratch", "B. Neural network with PyTorch": "torch",
-               "C. Neural network with TensorFlow": "keras"}
 
 
 def check_cell(part):

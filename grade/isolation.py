@@ -12,14 +12,10 @@ machine's memory through shared memory.  The grader uses it only when told ``--n
 """
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import threading
-import time
 
-from .supervise import supervise
+from . import supervise
 
 CHANNEL_FD = 3
 
@@ -57,7 +53,6 @@ except OSError as e:
 """
 
 _NETNS = None
-_LOCK, _LIVE, _STOPPING = threading.Lock(), set(), threading.Event()
 
 
 def netns_prefix():
@@ -81,42 +76,12 @@ def warning():
             "change the grader's files and use all the machine's memory")
 
 
-def kill_all():
-    _STOPPING.set()
-    with _LOCK:
-        live = list(_LIVE)
-    for pid in live:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-
-
 def run(cmd, env, limits, cwd, stdin, on_message):
-    """``cmd`` with the weak isolation (see the module's docstring): the fields of a grade.sandbox.Result."""
-    channel_r, channel_w = os.pipe() if on_message else (None, -1)
-    shim = f"{limits.memory_bytes},{limits.file_size_bytes},-1,-1,-1,{channel_w}"
-    start = time.monotonic()
-    with _LOCK:
-        if _STOPPING.is_set():
-            raise RuntimeError("the grader is stopping")
-        try:
-            proc = subprocess.Popen([*netns_prefix(), sys.executable, "-I", "-S", "-c", SHIM, shim, str(cwd),
-                                     json.dumps(dict(env)), "[]", *cmd], cwd=cwd, env={},
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    pass_fds=[channel_w] if channel_w >= 0 else [], start_new_session=True)
-        finally:
-            if channel_w >= 0:
-                os.close(channel_w)
-        _LIVE.add(proc.pid)
-    try:
-        res = supervise(proc, limits, start, lambda: os.killpg(proc.pid, signal.SIGKILL), stdin=stdin,
-                        channel=channel_r, on_message=on_message)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # what is left of its process group
-        except OSError:
-            pass
-        with _LOCK:
-            _LIVE.discard(proc.pid)
-    return {**res, "warning": warning()}
+    """``cmd`` with the weak isolation (see the module's docstring): a grade.supervise.Result with its warning."""
+    def command(channel_w):
+        shim = f"{limits.memory_bytes},{limits.file_size_bytes},-1,-1,-1,{channel_w}"
+        return [*netns_prefix(), sys.executable, "-I", "-S", "-c", SHIM, shim, str(cwd), json.dumps(dict(env)), "[]",
+                *cmd]
+    result = supervise.run(command, env={}, cwd=cwd, limits=limits, stdin=stdin, on_message=on_message)
+    result.warning = warning()
+    return result

@@ -1,9 +1,11 @@
 """The items, declared once in ``grade/points.toml``, and the code registered to grade each.
 
-``ITEMS`` (id -> :class:`Item`) and ``JUDGEMENT`` (diagnosis code -> fraction and reason) come
-from the table; a judge registers under an item id with ``@judge("scratch.forward")`` and a
-hidden refinement with ``@refine("scratch.forward")``.  :func:`registry` imports the judges
-and fails loudly, naming the ids, when an item has no judge or a judge has no item.
+:func:`load_table` gives the items (id -> :class:`Item`) and the judgement calls (diagnosis code ->
+fraction and reason); a judge registers under an item id with ``@judge("scratch.forward")`` and a
+hidden refinement with ``@refine("scratch.forward")``, in the modules grade/parts.py names for the
+item's part.  :func:`registry` imports them and fails loudly, naming the ids, when an item has no
+judge or a judge has no item; :func:`check_placement` (``make handout``) when a judge sits where the
+handout would ship what is hidden, or lack what is public.
 """
 
 import importlib
@@ -11,12 +13,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .parts import PARTS, part_of
+
 POINTS_FILE = Path(__file__).resolve().parent / "points.toml"
-PARTS = ("scratch", "torch", "keras", "docs")
-PART_OF_PREFIX = {"scratch": "scratch", "torch": "torch", "keras": "keras", "tblr": "keras", "notebook": "docs",
-                  "theory": "docs"}
-JUDGE_MODULES = ("scratch", "pytorch", "keras_tf", "keras_hidden", "docs")
-HIDDEN_MODULES = ("keras_hidden",)  # judges of items that are not public: not shipped with the handout's checks
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,8 @@ class Item:
 
     @property
     def part(self):
-        return PART_OF_PREFIX[self.id.split(".")[0]]
+        """The name of the part (grade/parts.py) that grades this item."""
+        return part_of(self.id).name
 
 
 @dataclass
@@ -60,9 +60,10 @@ def load_table(path=POINTS_FILE):
     items = {}
     for item_id, spec in table.get("items", {}).items():
         missing = {"points", "public", "checks"} - set(spec)
-        if missing or item_id.split(".")[0] not in PART_OF_PREFIX or item_id.count(".") != 1:
-            raise TableError(f"{path}: item {item_id!r} needs points, public and checks and an id '<part>.<name>' "
-                             f"with part one of {sorted(PART_OF_PREFIX)}; missing {sorted(missing)}")
+        if missing or part_of(item_id) is None or item_id.count(".") != 1:
+            prefixes = sorted(x for p in PARTS for x in p.prefixes)
+            raise TableError(f"{path}: item {item_id!r} needs points, public and checks and an id '<prefix>.<name>' "
+                             f"with prefix one of {prefixes} (grade/parts.py); missing {sorted(missing)}")
         if not isinstance(spec["points"], (int, float)) or spec["points"] < 0:
             raise TableError(f"{path}: item {item_id!r} needs non-negative points; received {spec['points']!r}")
         items[item_id] = Item(item_id, float(spec["points"]), bool(spec["public"]), str(spec["checks"]))
@@ -73,6 +74,13 @@ def load_table(path=POINTS_FILE):
                              f"fraction in [0, 1] and a reason (why)")
         judgement[code] = (float(spec["fraction"]), str(spec["why"]))
     return items, judgement
+
+
+def not_public(path=POINTS_FILE):
+    """The ids of the items that are not public (the handout's table lists only their ids, as ``not_public``)."""
+    with open(path, "rb") as fh:
+        table = tomllib.load(fh)
+    return [i for i, spec in table.get("items", {}).items() if not spec.get("public")] + table.get("not_public", [])
 
 
 def public_judgement(path=POINTS_FILE):
@@ -103,23 +111,24 @@ def refine(item_id):
     return register
 
 
+def _modules(hidden):
+    """``(shipped judge modules, modules not shipped)`` as importable names, from grade/parts.py."""
+    package = __name__.rsplit(".", 1)[0]
+    shipped = [f"{package}.judge.{m}" for p in PARTS for m in p.judges]
+    kept = [f"{package}.judge.{m}" for p in PARTS for m in p.hidden]
+    kept += [f"{package}.diagnose.{m}" for p in PARTS for m in p.diagnoses]
+    return shipped, kept if hidden else []
+
+
 def registry(path=POINTS_FILE, hidden=True):
-    """``(items, judgement)``, after importing every judge (and, if ``hidden``, the diagnoses).
+    """``(items, judgement)``, after importing every judge (and, if ``hidden``, the hidden judges and diagnoses).
 
     Raises :class:`TableError` naming every item without a judge and every judge without an item.
     """
     items, judgement = load_table(path)
-    package = __name__.rsplit(".", 1)[0]
-    for name in JUDGE_MODULES:
-        if name in HIDDEN_MODULES and not hidden:
-            continue
-        importlib.import_module(f"{package}.judge.{name}")
-        if hidden:
-            try:
-                importlib.import_module(f"{package}.diagnose.{name}")
-            except ModuleNotFoundError as err:  # the handout ships no diagnoses
-                if err.name != f"{package}.diagnose" and err.name != f"{package}.diagnose.{name}":
-                    raise
+    shipped, kept = _modules(hidden)
+    for name in shipped + kept:
+        importlib.import_module(name)
     declared = set(items)
     if not hidden:
         items = {i: it for i, it in items.items() if it.public}
@@ -130,3 +139,20 @@ def registry(path=POINTS_FILE, hidden=True):
         raise TableError(f"{path} and the judges disagree: items without a judge {without_judge}; judges for "
                          f"items not in the table {unknown}")
     return items, judgement
+
+
+def check_placement(items):
+    """Refuse (:class:`TableError`, naming each) a judge the handout would ship wrongly: a public item's judge must
+    be in a module it ships (grade/parts.py ``judges``: the students' checks would lack it otherwise), the judge of
+    an item that is not public and every diagnosis in one it does not (the students' registry would hold a judge
+    of an item their table lacks, and the judge would give the item away).  ``items``: after :func:`registry`."""
+    shipped, _ = _modules(False)
+    misplaced = [f"{i} (public: {items[i].public}) is judged in {fn.__module__}" for i, fn in JUDGES.items()
+                 if i in items and (fn.__module__ in shipped) != items[i].public]
+    misplaced += [f"a diagnosis of {i} is in {fn.__module__}" for i, fns in REFINEMENTS.items() for fn in fns
+                  if fn.__module__ in shipped]
+    if misplaced:
+        raise TableError(f"judges in the wrong module: {'; '.join(misplaced)}. The handout ships the modules of "
+                         f"grade/parts.py's `judges` with the students' checks: judges of public items go there, "
+                         f"judges of items that are not public into `hidden` modules and diagnoses into `diagnoses` "
+                         f"(never shipped)")

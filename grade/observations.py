@@ -9,20 +9,15 @@ which only this process has), and names every probe whose observations were tamp
 grader, the hidden refinements and the judgement calls of points.toml).
 """
 
-import ast
 import base64
 import hmac
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 
 from .items import JUDGES, REFINEMENTS, Verdict
 
-OBSERVE = Path(__file__).resolve().parent / "observe"
-MAIN_FILE = {"scratch": "network_scratch.py", "torch": "network_pytorch.py", "keras": "network_tensorflow.py"}
-PROBE_MODULE = {"scratch": "scratch", "torch": "pytorch", "keras": "keras_tf", "docs": "docs"}
 MAX_BYTES = 512 * 2**20  # bytes of observations read from one part
 
 
@@ -144,10 +139,3 @@ def judge_part(part, obs, items, judgement, hidden=True):
             verdict.message += f" ({note})"
         verdicts[item_id] = verdict
     return verdicts
-
-
-def probe_names(part):
-    """The probes a part runs (read from its module's PROBES list without importing it)."""
-    tree = ast.parse((OBSERVE / f"{PROBE_MODULE[part]}.py").read_text())
-    probes = next(n.value for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "PROBES")
-    return [elt.elts[0].value for elt in probes.elts]

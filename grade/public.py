@@ -16,9 +16,6 @@ diagnoses of wrong answers (grade/diagnose/), which would give answers away.
 import argparse
 import json
 import os
-import secrets
-import select
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,127 +24,79 @@ from pathlib import Path
 import numpy as np
 
 from . import data as graderdata
-from .items import Verdict, registry
-from .judge import docs
-from .judge.common import Observations, criterion_holds, right_counts
-from .observations import OBSERVE, PROBE_MODULE, Reader, judge_part, probe_names
+from .items import Verdict, not_public, registry
+from .observations import judge_part
+from .parts import BY_NAME, PARTS
+from .pipeline import Context, observe
+from .supervise import Limits, run
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-PART_SECONDS = {"scratch": 300, "torch": 400, "keras": 500}
 
 
 def expected(inputs):
     """The arrays a right answer gives: shipped as data with the handout (for the students' inputs), computed
-    where the references are."""
+    where the references are (the teaching assistant's repository)."""
     path = HERE / "expected.npz"
     if path.is_file():
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    from .reference import expected as compute  # the TA's repository: the hidden references are here
+    try:
+        from .reference import expected as compute
+    except ImportError:
+        raise FileNotFoundError(f"{path} is missing: it holds the numbers the checks compare with (it comes with the "
+                                f"handout)") from None
     return compute(inputs)
 
 
-class Context:
-    def __init__(self, workdir):
-        self.workdir = Path(workdir)
-        data = graderdata.load_data(graderdata.prepare_data(self.workdir))
-        self.inputs = graderdata.make_inputs(data, seed=graderdata.PUBLIC_SEED)
-        self.settings = graderdata.settings()
-        self.expected = {**expected(self.inputs), "learns.labels": data["y_held"]}
-        self.inputs_file, self.settings_file = self.workdir / "inputs.npz", self.workdir / "settings.json"
-        probe_inputs = {k: v for k, v in self.expected.items() if k.startswith("probe.")}
-        np.savez(self.inputs_file, **self.inputs, **probe_inputs)
-        self.settings_file.write_text(json.dumps(self.settings))
+def context(work):
+    """The students' inputs (another seed than the grader's) and what a right answer gives for them."""
+    work = Path(work)
+    return Context(work, graderdata.prepare_data(work), graderdata.PUBLIC_SEED, expected)
 
 
-def observe(folder, part, ctx):
-    """The part's probes on ``folder`` in a subprocess (no sandbox: the student's own code); its observations."""
-    labels = ctx.expected["learns.labels"]
-    secret, (channel_r, channel_w) = secrets.token_bytes(32), os.pipe()
-    reader = Reader(secret, probe_names(part), stop=lambda p: criterion_holds(right_counts(p, labels), len(labels)),
-                    max_epochs=ctx.settings["learns"].get(part, {}).get("epoch_lines", 0))
+def runner(folder, ctx):
+    """``run`` for grade/pipeline.py: the harness in a plain subprocess on ``folder`` (the student's own code: no
+    sandbox), in a session of its own, killed with everything it started at its time limit or at the end."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
            "CUDA_VISIBLE_DEVICES": ""}
-    cmd = [sys.executable, "-B", str(OBSERVE / "harness.py"), PROBE_MODULE[part], "--submission", str(folder),
-           "--inputs", str(ctx.inputs_file), "--settings", str(ctx.settings_file), "--channel", str(channel_w)]
-    with tempfile.TemporaryFile(dir=ctx.workdir) as console:
-        proc = subprocess.Popen(cmd, cwd=folder, env=env, stdin=subprocess.PIPE, stdout=console, stderr=console,
-                                pass_fds=[channel_w])
-        os.close(channel_w)
-        proc.stdin.write(secret.hex().encode() + b"\n")
-        proc.stdin.flush()
-        deadline, pending = time.monotonic() + PART_SECONDS[part], bytearray()
-        while not (timed_out := time.monotonic() >= deadline) and not reader.ended:
-            if not select.select([channel_r], [], [], 1)[0]:
-                continue
-            data = os.read(channel_r, 1 << 20)
-            if not data:
-                break
-            pending += data
-            while (end := pending.find(b"\n")) >= 0:
-                answer = reader.feed(bytes(pending[:end]))
-                del pending[:end + 1]
-                try:
-                    if answer:
-                        proc.stdin.write(answer)
-                        proc.stdin.flush()
-                except OSError:  # it no longer reads
-                    pass
-        os.close(channel_r)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        console.seek(0)
-        tail = " ".join(console.read()[-300:].decode("utf-8", "replace").split())
-    ended = f"it ran longer than {PART_SECONDS[part]} s" if timed_out else \
-        f"exit status {proc.returncode}; its last output: {tail}"
-    records, arrays, epochs = reader.observations()
-    for probe in probe_names(part):
-        records.setdefault(probe, {"probe": probe, "values": None, "error": {
-            "what": probe, "type": "not_run", "where": "", "message": f"the checks of this part stopped ({ended})"}})
-    return Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected, epochs=epochs)
+
+    def run_harness(args, stdin, on_message, seconds):
+        def command(channel):
+            return [sys.executable, "-B", str(ctx.code / "harness.py"), *args, "--submission", str(folder),
+                    "--channel", str(channel)]
+        return run(command, env=env, cwd=folder, limits=Limits(wall_seconds=seconds), stdin=stdin,
+                   on_message=on_message)
+    return run_harness
 
 
-def run(folder, parts, ctx):
-    """``{item: Verdict}`` of the public items of ``parts`` for the submission in ``folder``."""
+def check(folder, parts, ctx):
+    """``{item: Verdict}`` of the public items of ``parts`` (names) for the submission in ``folder``."""
     items, judgement = registry(hidden=False)
     verdicts = {}
-    for part in parts:
-        if part == "docs":
-            from .pdftools import ToolMissing, pdf_check
-            try:
-                obs = docs.observations(folder, pdf_check)
-            except ToolMissing as err:
-                why = f"cannot check the PDF here: {err}"
-                obs = docs.observations(folder, lambda _: (False, why))
-        else:
-            obs = observe(folder, part, ctx)
-        verdicts.update(judge_part(part, obs, items, judgement, hidden=False))
+    for name in parts:
+        obs, _, _ = observe(BY_NAME[name], ctx, runner(folder, ctx))
+        verdicts.update(judge_part(name, obs, items, judgement, hidden=False))
     return {i: verdicts[i] for i in items if i in verdicts}
 
 
 def _selection(names, items):
     parts, wanted = [], []
-    for name in names or ["scratch", "torch", "keras", "docs"]:
-        if name in ("scratch", "torch", "keras", "docs"):
+    for name in names or [p.name for p in PARTS]:
+        if name in BY_NAME:
             parts.append(name)
             wanted += [i for i, it in items.items() if it.part == name]
         elif name in items:
             parts.append(items[name].part)
             wanted.append(name)
         else:
-            public = ", ".join(items)
-            raise SystemExit(f"check.py: {name!r} is neither a part (scratch, torch, keras, docs) nor a public item "
-                             f"({public})")
+            raise SystemExit(f"check.py: {name!r} is neither a part ({', '.join(BY_NAME)}) nor a public item "
+                             f"({', '.join(items)})")
     return sorted(set(parts), key=parts.index), wanted
 
 
 def main(argv=None, folder=None):
     parser = argparse.ArgumentParser(prog="python check.py", description="Run the public checks on this folder.")
-    parser.add_argument("names", nargs="*", help="parts (scratch, torch, keras, docs) or item ids; default: all")
+    parser.add_argument("names", nargs="*", help=f"parts ({', '.join(BY_NAME)}) or item ids; default: all")
     parser.add_argument("--save", type=Path, help="keep the verdicts in this JSON file")
     parser.add_argument("--from", dest="saved", type=Path, help="use the verdicts saved in this JSON file")
     args = parser.parse_args(argv)
@@ -162,7 +111,7 @@ def main(argv=None, folder=None):
     verdicts = dict(saved)
     if missing_parts:
         with tempfile.TemporaryDirectory(prefix="check-") as work:
-            verdicts.update(run(folder, missing_parts, Context(work)))
+            verdicts.update(check(folder, missing_parts, context(work)))
     if args.save:
         args.save.write_text(json.dumps({i: vars(v) for i, v in verdicts.items()}, indent=1))
     passed = [i for i in wanted if verdicts[i].fraction == 1]
@@ -175,9 +124,12 @@ def main(argv=None, folder=None):
     for item in wanted:
         print(f"{item:<{width}}  {'PASS' if item in passed else 'FAIL'}  {verdicts[item].message}")
     print(f"\n{len(passed)} of {len(wanted)} public checks pass ({time.perf_counter() - start:.0f} s). The teaching "
-          f"assistant's grader also checks keras.layers, keras.activations and keras.loss (the three mistakes), and "
-          f"names the mistakes it recognises.")
+          f"assistant's grader also checks {_listed(not_public())} (not public), and names the mistakes it recognises.")
     return 0 if len(passed) == len(wanted) else 1
+
+
+def _listed(names):
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def section(part, folder=None):

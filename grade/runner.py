@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import shutil
 import sys
 import tempfile
@@ -23,22 +22,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from . import data as graderdata
 from . import reference, sandbox
-from .handout_checks import SHIPPED
-from .judge.common import Observations, criterion_holds, right_counts
-from .observations import MAIN_FILE, OBSERVE, PROBE_MODULE, Reader, judge_part, probe_names
-from .stage import NOTEBOOK
+from .observations import judge_part
+from .pipeline import Context, observe
 
 GRADE_DIR = Path(__file__).resolve().parent
-PART_SECONDS = {"scratch": 300, "torch": 300, "keras": 420, "docs": 150}  # the sandbox's wall limit (a backstop)
 LIMITS = dict(memory_bytes=3 * 2**30, processes=512, file_size_bytes=256 * 2**20, output_bytes=64 * 1024,
               tmp_bytes=256 * 2**20, disk_bytes=512 * 2**20)
 KERAS2_SOURCE = re.compile(r"\boptimizers\s*\.\s*legacy\b")
 KERAS2_ERROR = re.compile(r"not supported in Keras 3|TF_USE_LEGACY_KERAS|tf_keras", re.IGNORECASE)
-PACKAGE_INIT = '"""The grader\'s public package, as the documents\' probes read with it (grade/observe/docs.py)."""\n'
+MACHINE_FAULTS = ("timeout", "tool_missing")  # a probe's errors that say nothing final about the submission
 
 
 class GraderError(RuntimeError):
@@ -64,14 +58,21 @@ def code_hash():
     return h.hexdigest()
 
 
-def part_key(plan, ctx, judgement):
+def part_key(plan, ctx, judgement, sandboxed):
     """The cache key: the part's files (their content, links resolved), the grading code, the settings, the
     judgement calls, the learning digits, this Python, and whether it ran sandboxed."""
     settings = {k: v for k, v in ctx.settings.items() if k != "probe_seconds"}  # limits change no result
     blob = json.dumps({"part": plan.part, "files": plan.digest(), "code": code_hash(), "settings": settings,
                        "judgement": judgement, "data": ctx.data_hash, "python": sys.version,
-                       "sandboxed": ctx.sandboxed}, sort_keys=True)
+                       "sandboxed": sandboxed}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def grader_context(cache_dir, workdir, probe_seconds=None):
+    """The grader's inputs (its own seed), the right answers computed by grade/reference.py, the digits made once
+    in the cache (or in ``workdir`` without one)."""
+    data_path = graderdata.prepare_data(cache_dir or workdir)
+    return Context(workdir, data_path, graderdata.GRADER_SEED, reference.expected, probe_seconds)
 
 
 # --------------------------------------------------------------------------- one part in the sandbox
@@ -98,124 +99,47 @@ def _font_cache():
     return sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
 
 
-def _code(folder, part):
-    """The probes (and, for the documents, the grader's public package they read with) into ``folder``."""
-    shutil.copytree(OBSERVE, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    if part == "docs":
-        for rel in SHIPPED:
-            (folder / "grade" / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(GRADE_DIR / rel, folder / "grade" / rel)
-        (folder / "grade" / "__init__.py").write_text(PACKAGE_INIT)
-
-
-def observe_part(plan, part, ctx, keras2=False):
-    """Run the part's probes on a copy of its files in the sandbox; ``(reader, result)``."""
-    run = Path(tempfile.mkdtemp(prefix=f"{part}-", dir=ctx.workdir))
-    try:
-        work, code = run / "work", run / "observe"
-        plan.copy(work / "submission")
-        (work / "home" / "mpl").mkdir(parents=True)
-        for font_list in _font_cache() if part != "docs" else []:
-            shutil.copy(font_list, work / "home" / "mpl" / font_list.name)
-        _code(code, part)
-        secret = secrets.token_bytes(32)
-        reader = Reader(secret, probe_names(part), stop=ctx.stop,
-                        max_epochs=ctx.settings["learns"].get(part, {}).get("epoch_lines", 0))
-        cmd = [sandbox.PYTHON if ctx.sandboxed else sys.executable, "-B", str(code / "harness.py"),
-               PROBE_MODULE[part], "--submission", str(work / "submission"), "--inputs", str(ctx.inputs_file),
-               "--settings", str(ctx.settings_file), "--channel", str(sandbox.CHANNEL_FD)]
-        limits = sandbox.Limits(wall_seconds=PART_SECONDS[part], **LIMITS)
+def sandboxed_runner(plan, ctx, sandboxed, keras2):
+    """``run`` for grade/pipeline.py: the harness on a copy of the part's files (``plan``) in the sandbox, under
+    the kernel's limits; ``sandboxed=False``: the weak isolation of ``--no-sandbox``."""
+    def run(args, stdin, on_message, seconds):
+        work = Path(tempfile.mkdtemp(prefix=f"{plan.part}-", dir=ctx.workdir))
         try:
-            result = sandbox.run(cmd, workdir=work, env=_environment(work / "home", keras2), limits=limits,
-                                 readonly=[code, ctx.inputs_file, ctx.settings_file], hide=graderdata.label_sources(),
-                                 cwd=work / "submission", private=True, stdin=secret.hex().encode() + b"\n",
-                                 on_message=reader.feed, sandboxed=ctx.sandboxed)
-        except sandbox.SandboxError as err:
-            raise GraderError(f"the sandbox did not start: {err}") from err
-        return reader, result
-    finally:
-        shutil.rmtree(run, ignore_errors=True)
+            plan.copy(work / "submission")
+            (work / "home" / "mpl").mkdir(parents=True)
+            for font_list in _font_cache():
+                shutil.copy(font_list, work / "home" / "mpl" / font_list.name)
+            cmd = [sandbox.PYTHON if sandboxed else sys.executable, "-B", str(ctx.code / "harness.py"), *args,
+                   "--submission", str(work / "submission"), "--channel", str(sandbox.CHANNEL_FD)]
+            try:
+                return sandbox.run(cmd, workdir=work, env=_environment(work / "home", keras2),
+                                   limits=sandbox.Limits(wall_seconds=seconds, **LIMITS),
+                                   readonly=[ctx.code, ctx.inputs_file, ctx.settings_file],
+                                   hide=graderdata.label_sources(), cwd=work / "submission", private=True, stdin=stdin,
+                                   on_message=on_message, sandboxed=sandboxed)
+            except sandbox.SandboxError as err:
+                raise GraderError(f"the sandbox did not start: {err}") from err
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return run
 
 
-def _stopped(result, part):
-    """Why probes of the part have no record: the sandbox's limits or an abrupt end."""
-    tail = " ".join(result.output[-300:].split())
-    if result.killed_reason:
-        limit = "time" if result.killed_reason == "timeout" else result.killed_reason
-        return f"the {part} part was stopped ({result.killed_reason}: its {limit} limit) before this check ran; its " \
-               f"last output: {tail}"
-    return f"the process running the {part} part ended (exit status {result.returncode}) before this check ran; " \
-           f"its last output: {tail}"
-
-
-def _docs_values(records):
-    """The values the docs judges read ({"notebook", "pdf"}), from the two probes, or why one is missing."""
-    values = {}
-    for probe, fallback in (("notebook", lambda why: {"notebook": {"status": "unreadable", "message": why}}),
-                            ("pdf", lambda why: {"pdf": {"ok": False, "message": why}})):
-        record = records[probe]
-        error = record.get("error")
-        if error is None and isinstance(record.get("values"), dict):
-            values.update(record["values"] if probe == "notebook" else {"pdf": record["values"]})
-            continue
-        what = f"`{NOTEBOOK}`" if probe == "notebook" else "the theory PDF"
-        kind, message = (error or {}).get("type"), (error or {}).get("message", "")
-        if kind == "timeout":
-            message = f"reading it {message} (a notebook or PDF far too large or too complex?)"
-        why = message if kind == "tampered" else f"{what} could not be read: {message}"
-        values.update(fallback(why))
-    return values
-
-
-def run_part(plan, part, ctx, items, judgement):
-    """Observe and judge one part of one submission; ``(PartResult, cacheable)``."""
+def run_part(plan, part, ctx, items, judgement, sandboxed=True):
+    """Observe (in the sandbox) and judge one part (grade/parts.py) of one submission; ``(PartResult, cacheable)``."""
     start, notes = time.perf_counter(), []
-    keras2 = part == "keras" and bool(KERAS2_SOURCE.search(plan.text(MAIN_FILE["keras"])))
-    reader, result = observe_part(plan, part, ctx, keras2)
-    if part == "keras" and not keras2 and any(KERAS2_ERROR.search(str((r.get("error") or {}).get("message", "")))
-                                              for r in reader.records.values()):
+    keras2 = part.keras2 and bool(KERAS2_SOURCE.search(plan.text(part.main_file)))
+    obs, result, missing = observe(part, ctx, sandboxed_runner(plan, ctx, sandboxed, keras2))
+    if part.keras2 and not keras2 and any(KERAS2_ERROR.search(str(r["error"].get("message", "")))
+                                          for p, r in obs.records.items() if r.get("error") and p not in missing):
         keras2 = True  # written for Keras 2: grade it under Keras 2 as it was written
-        reader, result = observe_part(plan, part, ctx, keras2)
+        obs, result, missing = observe(part, ctx, sandboxed_runner(plan, ctx, sandboxed, keras2))
     if keras2:
         notes.append("graded under Keras 2 (tf-keras with TF_USE_LEGACY_KERAS=1), as the code was written for "
                      "TensorFlow 2.15 or earlier: it uses tf.keras.optimizers.legacy, which Keras 3 refuses")
     if result.warning:
         notes.append(result.warning)
-    records, arrays, epochs = reader.observations()
-    missing = [p for p in probe_names(part) if p not in records]
-    for p in missing:
-        records[p] = {"probe": p, "values": None, "error": {"what": p, "type": "not_run", "where": "",
-                                                            "message": _stopped(result, part)}}
-    said = [n for n in notes if "Keras 2" in n] + [f"not given to the {part} part: {n}" for n in plan.notes]
-    if part == "docs":
-        obs = Observations({"docs": {"values": _docs_values(records)}}, {}, {}, {}, notes=said)
-    else:
-        obs = Observations(records, arrays, ctx.inputs, ctx.settings, expected=ctx.expected, notes=said, epochs=epochs)
-    verdicts = judge_part(part, obs, items, judgement)
-    timed_out = any((r.get("error") or {}).get("type") == "timeout" for r in records.values())
-    cacheable = not missing and not timed_out and result.returncode == 0 and not result.killed_reason
+    obs.notes = [n for n in notes if "Keras 2" in n] + [f"not given to the {part.name} part: {n}" for n in plan.notes]
+    verdicts = judge_part(part.name, obs, items, judgement)
+    machine = any((r.get("error") or {}).get("type") in MACHINE_FAULTS for r in obs.records.values())
+    cacheable = not missing and not machine and result.returncode == 0 and not result.killed_reason
     return PartResult(verdicts, time.perf_counter() - start, notes=notes, observations=obs), cacheable
-
-
-class Context:
-    """What every part of a run shares: the inputs and settings files (read-only in the sandbox), the held-out
-    labels (only here), whether parts run sandboxed."""
-
-    def __init__(self, cache_dir, workdir, probe_seconds=None, sandboxed=True):
-        data_path = graderdata.prepare_data(cache_dir or workdir)
-        self.data_hash = graderdata.file_hash(data_path)
-        data = graderdata.load_data(data_path)
-        self.inputs = graderdata.make_inputs(data)
-        self.settings = graderdata.settings()
-        self.settings["probe_seconds"].update(probe_seconds or {})
-        self.expected = {**reference.expected(self.inputs), "learns.labels": data["y_held"]}
-        self.workdir, self.sandboxed = Path(workdir), sandboxed
-        self.inputs_file, self.settings_file = self.workdir / "inputs.npz", self.workdir / "settings.json"
-        probe_inputs = {k: v for k, v in self.expected.items() if k.startswith("probe.")}
-        np.savez(self.inputs_file, **self.inputs, **probe_inputs)
-        self.settings_file.write_text(json.dumps(self.settings))
-
-    def stop(self, predictions):
-        """A learning probe's answer after an epoch: stop once the criterion holds on the held-out digits."""
-        labels = self.expected["learns.labels"]
-        return criterion_holds(right_counts(predictions, labels), len(labels))

@@ -6,7 +6,7 @@
            output_bytes=64 KiB, tmp_bytes=256 MiB, disk_bytes=256 MiB)
     run(cmd, *, workdir, env, limits=Limits(), readonly=(), hide=(), cwd=None, private=False,
         stdin=b"", on_message=None, sandboxed=True) -> Result
-    Result(returncode, killed_reason, limit_hit, output, seconds, warning)
+    Result(returncode, killed_reason, limit_hit, output, seconds, warning)   # grade/supervise.py
     SandboxError: the sandbox did not start (a fault of the grader's machine, not of the command)
     stop(): kill every running sandbox of this process and start no new one (signal handlers)
 
@@ -50,11 +50,10 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import cgroups, isolation
-from .supervise import supervise
+from . import cgroups, isolation, supervise
+from .supervise import Limits
 
 ETC = ("passwd", "group", "nsswitch.conf", "hosts", "host.conf", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
        "alternatives", "fonts", "localtime", "timezone", "ssl", "ca-certificates", "mime.types", "os-release")
@@ -63,27 +62,6 @@ PYTHON = os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path
 CHANNEL_FD = isolation.CHANNEL_FD
 STAGE = "/.grade-stage"  # where ``workdir`` is seen read-only while the shim copies it (private=True)
 ENTER = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"'
-
-
-@dataclass(frozen=True)
-class Limits:
-    wall_seconds: float = 180
-    memory_bytes: int = 2 * 2**30
-    processes: int = 256
-    file_size_bytes: int = 256 * 2**20
-    output_bytes: int = 64 * 1024
-    tmp_bytes: int = 256 * 2**20
-    disk_bytes: int = 256 * 2**20
-
-
-@dataclass
-class Result:
-    returncode: int  # the command's exit status; 128 + n when killed by signal n
-    killed_reason: str | None  # None, 'timeout', 'memory' or 'processes'
-    limit_hit: str | None  # killed_reason, or the limit the command ran into: 'memory', 'file_size', 'processes'
-    output: str  # stdout and stderr, at most Limits.output_bytes (and a line saying what was left out)
-    seconds: float
-    warning: str | None = None  # set when the command ran without the sandbox
 
 
 class SandboxError(RuntimeError):
@@ -149,7 +127,7 @@ def _probe():
 def stop():
     """Kill every sandbox (and unsandboxed command) of this process, and start no new one."""
     cgroups.kill_all()
-    isolation.kill_all()
+    supervise.kill_all()
 
 
 def run(cmd, *, workdir, env, limits=Limits(), readonly=(), hide=(), cwd=None, private=False, stdin=b"",
@@ -159,7 +137,7 @@ def run(cmd, *, workdir, env, limits=Limits(), readonly=(), hide=(), cwd=None, p
     if not os.path.isdir(workdir):
         raise FileNotFoundError(f"no folder {workdir}")
     if not sandboxed:
-        return Result(**isolation.run(list(cmd), env, limits, Path(cwd or workdir), stdin, on_message))
+        return isolation.run(list(cmd), env, limits, Path(cwd or workdir), stdin, on_message)
     path, why = available()
     if path is None:
         raise SandboxError(why)
@@ -312,7 +290,7 @@ def _start(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin
             except OSError:
                 pass
     try:
-        res = supervise(proc, limits, start, kill, group=group, pidfd=pidfd, stdin=stdin, channel=channel_r,
+        res = supervise.supervise(proc, limits, start, kill, group=group, pidfd=pidfd, stdin=stdin, channel=channel_r,
                         on_message=on_message)
     finally:
         if pidfd is not None:
@@ -323,7 +301,6 @@ def _start(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin
         except BlockingIOError:
             ready = b""
         os.close(ready_r)
-    if ready != b"1" and res["killed_reason"] is None:
-        raise SandboxError(f"bwrap did not start the sandbox (exit status {res['returncode']}): "
-                           f"{res['output'][-2000:]}")
-    return Result(**res)
+    if ready != b"1" and res.killed_reason is None:
+        raise SandboxError(f"bwrap did not start the sandbox (exit status {res.returncode}): {res.output[-2000:]}")
+    return res

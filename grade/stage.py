@@ -1,6 +1,6 @@
 """What of a submission each part gets: the files it may read, their digest (the cache key), their copy.
 
-    scan(folder) -> (files, refused, outside); plan(folder, part, scanned=None) -> Plan
+    scan(folder) -> (files, refused, outside); plan(folder, part, scanned=None) -> Plan   (part: grade/parts.py)
     Plan.files {rel: source}, Plan.links {rel: target}, Plan.notes [str], Plan.digest(), Plan.copy(dst), Plan.text(rel)
 
 A submission is read as untrusted: links are resolved (a link inside the submission stands for its
@@ -10,8 +10,8 @@ opened, files above ``MAX_FILE`` and anything past ``MAX_FILES`` or ``MAX_TOTAL`
 each with a note saying why.  Hidden folders and environments (``IGNORE``) are not submissions.
 
 A code part (scratch, torch, keras) gets every file except those only another part reads (the other
-network modules and the local modules they import, the notebook, the PDFs); the docs part gets the
-notebook and at most ``MAX_PDFS`` PDFs, the theory PDF by name first.  The digest covers exactly what
+network modules and the local modules they import, the notebook, the PDFs); the documents part gets
+the notebook and at most ``MAX_PDFS`` PDFs, the theory PDF by name first.  The digest covers exactly what
 a part gets, so a cached verdict is one of the same files.
 """
 
@@ -21,10 +21,9 @@ import os
 import stat
 from pathlib import Path
 
-from .observations import MAIN_FILE
+from .parts import NOTEBOOK, PARTS
 from .pdftools import name_score
 
-NOTEBOOK = "MNIST_classification.ipynb"
 IGNORE = {"venv", "__pycache__", "build", "node_modules", "site-packages"}  # and every hidden folder
 MAX_FILE, MAX_TOTAL, MAX_FILES, MAX_PDFS = 50 * 2**20, 200 * 2**20, 2000, 3
 KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
@@ -164,10 +163,10 @@ def _pdfs(names):
 
 
 def plan(folder, part, scanned=None):
-    """The :class:`Plan` of ``part`` (scratch, torch, keras or docs) for the submission in ``folder``
-    (``scanned``: its :func:`scan`, if made already)."""
+    """The :class:`Plan` of ``part`` (a grade/parts.py record) for the submission in ``folder`` (``scanned``: its
+    :func:`scan`, if made already)."""
     files, refused, outside = scanned or scan(folder)
-    if part == "docs":
+    if part.documents:
         pdfs = _pdfs(files)
         chosen = [r for r in (NOTEBOOK, *pdfs[:MAX_PDFS]) if r in files]
         links = {r: t for r, t in outside.items() if r == NOTEBOOK or r.lower().endswith(".pdf")}
@@ -176,10 +175,11 @@ def plan(folder, part, scanned=None):
         if len(pdfs) > MAX_PDFS:
             notes.append(f"{len(pdfs) - MAX_PDFS} more PDF(s) not read: the grader reads at most {MAX_PDFS} (theory "
                          f"PDFs by name first): {', '.join(pdfs[:MAX_PDFS])}")
-        return Plan(part, {r: files[r] for r in chosen}, links, notes)
-    own, wanted = closure(files, refused, MAIN_FILE[part])
-    others = set().union(*(closure(files, refused, MAIN_FILE[p])[0] for p in MAIN_FILE if p != part))
+        return Plan(part.name, {r: files[r] for r in chosen}, links, notes)
+    own, wanted = closure(files, refused, part.main_file)
+    code = [p for p in PARTS if not p.documents and p != part]
+    others = set().union(*(closure(files, refused, p.main_file)[0] for p in code))
     docs = {NOTEBOOK, *_pdfs(files)}
     chosen = sorted((set(files) - others - docs) | own)
     notes = [f"{r}: {refused[r]}" for r in sorted(wanted)]
-    return Plan(part, {r: files[r] for r in chosen}, {}, notes)
+    return Plan(part.name, {r: files[r] for r in chosen}, {}, notes)

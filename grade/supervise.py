@@ -1,8 +1,18 @@
-"""Watching a started command for grade/sandbox.py: its output capped, its channel served, its limits polled."""
+"""Watching a command: its output capped, its channel served, its limits polled; every command's end waited for.
+
+:func:`supervise` serves a started process until it ends (grade/sandbox.py's bubblewrap sandboxes);
+:func:`run` starts a command in a session of its own and supervises it (the grader's ``--no-sandbox``
+through grade/isolation.py, the students' ``check.py`` on their own code); :func:`kill_all` ends every
+command :func:`run` started (Ctrl-C, SIGTERM).  Nothing here confines a command: that is the sandbox's.
+"""
 
 import os
 import select
+import signal
+import subprocess
+import threading
 import time
+from dataclasses import dataclass
 
 POLL = 0.2  # seconds between two looks at the limits
 TAIL = 4096  # bytes of the end of the output kept besides its start
@@ -11,6 +21,29 @@ MAX_LINE = 256 * 2**20  # bytes of one channel line; a longer one is cut (and fa
 MARKERS = ((b"MemoryError", "memory"), (b"Unable to allocate", "memory"), (b"bad_alloc", "memory"),
            (b"Cannot allocate memory", "memory"), (b"File too large", "file_size"),
            (b"can't start new thread", "processes"), (b"Resource temporarily unavailable", "processes"))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a command may use: :func:`supervise` enforces the wall clock and caps the output; grade/sandbox.py and
+    grade/isolation.py the rest (memory for all its processes, processes, file size, its tmpfs folders)."""
+    wall_seconds: float = 180
+    memory_bytes: int = 2 * 2**30
+    processes: int = 256
+    file_size_bytes: int = 256 * 2**20
+    output_bytes: int = 64 * 1024
+    tmp_bytes: int = 256 * 2**20
+    disk_bytes: int = 256 * 2**20
+
+
+@dataclass
+class Result:
+    returncode: int  # the command's exit status; 128 + n when killed by signal n
+    killed_reason: str | None  # None, 'timeout', 'memory' or 'processes'
+    limit_hit: str | None  # killed_reason, or the limit the command ran into: 'memory', 'file_size', 'processes'
+    output: str  # stdout and stderr, at most ``output_bytes`` (and a line saying what was left out)
+    seconds: float
+    warning: str | None = None  # set when the command ran without the sandbox
 
 
 class _Output:
@@ -65,9 +98,10 @@ class _Channel:
 
 
 def supervise(proc, limits, start, kill, group=None, pidfd=None, stdin=b"", channel=None, on_message=None):
-    """Serve ``proc`` until it ends: its output read (capped), ``stdin`` written to it (kept open for the answers
-    while ``on_message`` serves the ``channel``), its limits polled (``group``: its cgroup), ``kill()`` at one.
-    ``pidfd``: the sandbox's init, waited for.  Returns the fields of a sandbox.Result (``warning`` aside)."""
+    """Serve ``proc`` until it ends: its output read (capped at ``limits.output_bytes``), ``stdin`` written to it
+    (kept open for the answers while ``on_message`` serves the ``channel``), its limits polled
+    (``limits.wall_seconds`` since ``start``; ``group``: its cgroup), ``kill()`` at one.  ``pidfd``: the
+    sandbox's init, waited for.  Returns a :class:`Result`."""
     out, reason, last, done_at = _Output(limits.output_bytes), None, 0.0, None
     answer_fd = proc.stdin.fileno()
     os.set_blocking(answer_fd, False)
@@ -123,5 +157,52 @@ def supervise(proc, limits, start, kill, group=None, pidfd=None, stdin=b"", chan
         select.select([pidfd], [], [], 10)
     code = 128 - proc.returncode if proc.returncode < 0 else proc.returncode  # as a shell reports a signal
     hit = reason or (out.found[0] if code != 0 and out.found else None) or ("file_size" if code == 128 + 25 else None)
-    return dict(returncode=code, killed_reason=reason, limit_hit=hit, output=out.text(),
-                seconds=time.monotonic() - start)
+    return Result(code, reason, hit, out.text(), time.monotonic() - start)
+
+
+_LOCK, _LIVE, _STOPPING = threading.Lock(), set(), threading.Event()
+
+
+def run(command, *, env, cwd, limits, stdin=b"", on_message=None):
+    """``command(channel fd) -> argv`` run in a session of its own, supervised (:func:`supervise`; the channel is a
+    pipe whose write end the command gets, -1 without ``on_message``); its whole process group is killed at the
+    end.  Refused once :func:`kill_all` has run."""
+    channel_r, channel_w = os.pipe() if on_message else (None, -1)
+    start = time.monotonic()
+    with _LOCK:
+        try:
+            if _STOPPING.is_set():
+                raise RuntimeError("the grader is stopping")
+            proc = subprocess.Popen(command(channel_w), cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    pass_fds=[channel_w] if channel_w >= 0 else [], start_new_session=True)
+        except BaseException:
+            if channel_r is not None:
+                os.close(channel_r)
+            raise
+        finally:
+            if channel_w >= 0:
+                os.close(channel_w)
+        _LIVE.add(proc.pid)
+    try:
+        return supervise(proc, limits, start, lambda: os.killpg(proc.pid, signal.SIGKILL), stdin=stdin,
+                         channel=channel_r, on_message=on_message)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # what is left of its process group
+        except OSError:
+            pass
+        with _LOCK:
+            _LIVE.discard(proc.pid)
+
+
+def kill_all():
+    """Kill every command :func:`run` started, and start no new one."""
+    _STOPPING.set()
+    with _LOCK:
+        live = list(_LIVE)
+    for pid in live:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass

@@ -15,6 +15,9 @@ up in the CSV files a TA opens in a spreadsheet and in the Markdown reports a te
 import csv
 import math
 import re
+from pathlib import Path
+
+COLLECTED = "collected.csv"  # python -m grade.collect's record, beside the submission folders
 
 
 class InputError(ValueError):
@@ -41,6 +44,12 @@ def csv_cell(value):
 def read_cell(text):
     """The value :func:`csv_cell` wrote as text (for the grader's own CSV files that it reads back)."""
     return text[1:] if text.startswith("'") else text
+
+
+def submission_folders(paths):
+    """The submission folders among ``paths``: grade.collect's record beside them is not one (``submissions/*``
+    names it too)."""
+    return [p for p in paths if not (Path(p).name == COLLECTED and Path(p).is_file())]
 
 
 def write_csv(path, header, rows):

@@ -1,6 +1,6 @@
 """The notebook items on notebooks as students write them, as a hostile submission writes them, and as typed in.
 
-Fast: each notebook is written to a folder, observed by grade/judge/docs.py (the notebook read,
+Fast: each notebook is written to a folder, read as grade/observe/docs.py reads it (the notebook read,
 never run) and judged with the grader's registry; no sandbox, no training.
 
 * Whatever the file holds (deep nesting, fields of odd types, cells that are not objects, huge
@@ -30,6 +30,7 @@ from grade.items import registry
 from grade.judge import docs, notebook
 from grade.judge.common import Observations
 from grade.observations import judge_part
+from grade_fixtures.documents import observed, records
 from grade_fixtures.real_work import notebook_2023
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,7 @@ NOTEBOOK_ITEMS = sorted(i for i in ITEMS if i.startswith("notebook."))
 
 
 def graded(folder):
-    obs = docs.observations(folder, lambda f: (True, "a PDF"))
+    obs = observed(folder)
     return judge_part("docs", obs, ITEMS, JUDGEMENT)
 
 
@@ -143,7 +144,7 @@ def test_huge_strings_are_read_capped(tmp_path):
     huge = "Aa-" * 5_000_000  # 15 MB in one line of one cell, again in another, and in one output
     nb = {"cells": [md(huge), code(huge, 1, [{"output_type": "stream", "name": "stdout", "text": "Epoch: 1 " + huge}])]}
     verdicts = graded(write(tmp_path / "team", nb))
-    cells = docs.observe(tmp_path / "team", lambda f: (True, ""))["notebook"]["cells"]
+    cells = notebook.read_notebook(tmp_path / "team")["cells"]
     assert len(cells[0]["source"]) == notebook.SOURCE_CHARS and len(cells[1]["outputs"][0]["text"]) == notebook.OUTPUT_CHARS
     assert verdicts["notebook.team"].fraction == 0 and verdicts["notebook.executed"].fraction == 1
 
@@ -322,8 +323,8 @@ def test_the_team_cell_is_read_in_the_forms_students_write(tmp_path, name):
 
 
 def test_the_team_message_says_what_was_found():
-    got = {name: docs.team(Observations({"docs": {"values": {"notebook": {"status": "ok", "cells": [
-        {"type": "markdown", "source": text, "count": None, "outputs": []}]}}}}, {}, {}, {})).message
+    got = {name: docs.team(Observations(records({"status": "ok", "cells": [
+        {"type": "markdown", "source": text, "count": None, "outputs": []}]}), {}, {}, {})).message
         for name, text in (("names", "Ada Lovelace"), ("numbers", "225984"))}
     assert "found names but no matriculation number" in got["names"]
     assert "found numbers but no names" in got["numbers"]

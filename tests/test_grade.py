@@ -3,9 +3,10 @@
 * The README's commands, run as written (``make grade ARGS=...``, ``python -m grade ...``) from the
   repository folder with default options, and from another folder: this answer earns 33/33, twice
   (the second time from the cache).
-* The model answer earns every point; the handout none of the implementation points.
-* Each mutant (one method rewritten as a student would) loses exactly its items, with the
-  diagnosis named; a judgement call keeps its points and says so.
+* The model answer earns every point; the handout none; each mutant (one method rewritten as a
+  student would) loses exactly its items, with the diagnosis named; a judgement call keeps its
+  points and says so (tests/grade_fixtures/expectations.py, which tests/test_judges_recorded.py
+  asserts too, of the judges on the observations of this run kept in tests/grade_fixtures/recorded/).
 * Work written for the 2023 template (tests/grade_fixtures/real_work.py) gets the grade a
   careful teaching assistant gives, item by item.
 * Hostile submissions (among them every attack of issue 25), graded between two clean copies of
@@ -41,18 +42,18 @@ from grade import grade_submissions, stage
 from grade.handout import build_handout
 from grade.items import TableError, load_table, registry
 from grade.observations import judge_part
+from grade.parts import PARTS
 from grade.report import (InputError, apply_overrides, attach_theory, moodle_rows, read_roster, report_filename,
                           write_reports)
+from grade_fixtures import expectations, recorded
+from grade_fixtures.documents import observed
 from grade_fixtures.hostile import DAEMON_MARK, FORMULA_NAME, HOSTILE, LONG_NAME, WITHOUT_CGROUPS, Either
-from grade_fixtures.mutants import JUDGEMENT, MUTANTS, model_answer, replace_method
+from grade_fixtures.mutants import MUTANTS, model_answer, replace_method
 from grade_fixtures.real_work import REAL_WORK
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS, _ = load_table()
 POINTS = {i: it.points for i, it in ITEMS.items()}
-PART_OF = {"network_scratch.py": "scratch", "network_pytorch.py": "torch", "network_tensorflow.py": "keras",
-           "MNIST_classification.ipynb": "docs", "utils.py": "scratch"}
-IMPLEMENTATION = [i for i in ITEMS if i.split(".")[0] in ("scratch", "torch", "keras", "tblr")]
 pytestmark = pytest.mark.slow
 
 
@@ -95,40 +96,49 @@ def test_model_answer_earns_every_point(graded):
     r = graded[0]["model_answer"]
     assert not lost(r)
     assert r.total == r.max == sum(POINTS.values())
-    assert "finite differences" in r.items["scratch.backward"]["message"]
+    assert_messages(r, "model_answer")
 
 
-def test_handout_earns_no_implementation_point(graded):
+def test_handout_earns_no_point_and_says_why(graded):
     r = graded[0]["handout"]
-    earned = {i: r.items[i]["message"] for i in IMPLEMENTATION if r.items[i]["points"] != 0}
-    assert not earned
-    msg = {i: v["message"] for i, v in r.items.items()}
-    for item in ("scratch.forward", "scratch.backward", "scratch.update", "scratch.predict", "tblr.values"):
-        assert "not implemented yet" in msg[item], (item, msg[item])
-    assert "extra Dense(784) layer" in msg["keras.layers"]
-    assert "activations are swapped" in msg["keras.activations"]
-    assert "binary cross-entropy is kept" in msg["keras.loss"]
-    assert "optimizer got an empty parameter list" in msg["torch.forward"]  # the layers are a TODO
-    assert "no outputs" in msg["notebook.executed"]
-    assert r.items["notebook.team"]["points"] == 0  # the answer's team is blanked in the handout
+    assert {i: v["points"] for i, v in r.items.items()} == expectations.points("handout", POINTS), lost(r)
+    assert_messages(r, "handout")
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
 def test_mutant_loses_exactly_its_items(graded, mutant):
     r = graded[0][mutant.name]
-    expected = {i: POINTS[i] for i in ITEMS}
-    for item, keep in {**mutant.lost, **mutant.also_lost}.items():
-        expected[item] = POINTS[item] * keep
     got = {i: v["points"] for i, v in r.items.items()}
+    expected = expectations.points(mutant.name, POINTS)
     assert got == expected, {i: r.items[i]["message"] for i in ITEMS if got[i] != expected[i]}
-    if mutant.lost:
-        first = next(iter(mutant.lost))
-        assert re.search(mutant.diagnosis, r.items[first]["message"]), r.items[first]["message"]
-    if mutant.name in JUDGEMENT:
-        item, pattern = JUDGEMENT[mutant.name]
-        assert re.search(pattern, r.items[item]["message"]), r.items[item]["message"]
-    changed = PART_OF[mutant.file]  # only the part that reads the changed file ran again
-    assert sorted(r.cached_parts) == sorted({"scratch", "torch", "keras", "docs"} - {changed})
+    assert_messages(r, mutant.name)
+    (changed,) = recorded.parts_of(mutant.name)  # only the part that reads the changed file ran again
+    assert sorted(r.cached_parts) == sorted({p.name for p in PARTS} - {changed})
+
+
+def assert_messages(r, name):
+    for item, pattern in expectations.messages(name).items():
+        assert re.search(pattern, r.items[item]["message"]), (item, r.items[item]["message"])
+
+
+def test_the_recorded_observations_are_what_the_probes_observe_now(graded, tmp_path):
+    """tests/grade_fixtures/recorded/ (what tests/test_judges_recorded.py judges) holds what the probes observed in
+    this run, for this answer, the handout and each mutant: re-recorded with RECORD_OBSERVATIONS=1."""
+    from grade.runner import grader_context
+    results, _ = graded
+    fresh = {(name, part): results[name].observations[part] for name in recorded.FIXTURES
+             for part in recorded.parts_of(name)}
+    assert all(part in results["model_answer"].observations for part in recorded.parts_of("model_answer")), \
+        "this answer's parts came from the cache: run with an empty cache"
+    if os.environ.get("RECORD_OBSERVATIONS"):
+        shutil.rmtree(recorded.FOLDER, ignore_errors=True)
+        for (name, part), obs in fresh.items():
+            recorded.save(name, part, obs)
+    ctx = grader_context(None, tmp_path)
+    stale = {key: diff for key, obs in fresh.items() if (diff := recorded.differences(obs, recorded.load(*key, ctx)))}
+    assert not stale, f"re-record them: RECORD_OBSERVATIONS=1 .venv/bin/python -m pytest tests/test_grade.py -k " \
+                      f"recorded ({stale})"
+    assert sorted(p.name for p in recorded.FOLDER.iterdir()) == sorted(f"{n}.{p}.npz" for n, p in fresh)
 
 
 @pytest.mark.parametrize("name", list(REAL_WORK))
@@ -359,7 +369,7 @@ def test_documents_too_large_or_outside_the_submission_are_refused_with_the_reas
     from grade.judge import docs, notebook
     team = model_answer(tmp_path / "team")
     monkeypatch.setattr(notebook, "NOTEBOOK_MAX_BYTES", 1000)
-    obs = docs.observations(team, lambda folder: (True, "pdf"))
+    obs = observed(team, (True, "pdf"))
     assert re.search(r"MNIST_classification\.ipynb` is \d+ KB, more than the 1 KB the grader reads",
                      docs.executed(obs).message)
     outside = tmp_path / "elsewhere.pdf"

@@ -50,18 +50,22 @@ def test_the_real_rubric_loads_and_every_premark_links_to_ids_it_has():
 
 @pytest.mark.parametrize("edit,message", [
     (('  applies_to = "1.1.hessian"\n', ""),
-     "mistake 1.1.mixed_partial: applies_to must name the item of 1.1 whose points the mistake caps (one of "
-     "1.1.gradient, 1.1.hessian, 1.1.critical_points, 1.1.classification). Received: nothing"),
-    (('applies_to = "1.1.hessian"', 'applies_to = "1.1.hesian"'), "Received: '1.1.hesian'"),
-    (('applies_to = "1.1.hessian"', 'applies_to = "1.2.kink"'), "(one of 1.1.gradient,"),
+     "mistake '1.1.mixed_partial' of question 1.1: expected the keys ['applies_to', 'deduction', 'description', "
+     "'id']; missing ['applies_to'], unknown []"),
+    (('applies_to = "1.1.hessian"', 'applies_to = "1.1.hesian"'),
+     "1.1.mixed_partial: applies_to must name an item of question 1.1 (1.1.gradient, 1.1.hessian, "
+     "1.1.critical_points, 1.1.classification); received '1.1.hesian'"),
+    (('applies_to = "1.1.hessian"', 'applies_to = "1.2.kink"'), "(1.1.gradient,"),
     (('id = "1.1.mixed_partial"\n  deduction = 1\n', 'id = "1.1.mixed_partial"\n  deduction = 1.5\n'),
-     "mistake 1.1.mixed_partial: deduction must be at most the points of 1.1.hessian (1). Received: 1.5"),
+     "1.1.mixed_partial: deduction must be positive and at most the 1 points of 1.1.hessian, the item it applies "
+     "to; received 1.5"),
     (('id = "1.1.hessian"\n  points = 1\n', 'id = "1.1.hessian"\n  points = 2\n'),
-     "points must be the sum of its items' points (9). Received: 8"),
-    (('id = "1.2.partial_b"', 'id = "1.2.partial_B"'), "Received: '1.2.partial_B'"),
-    (("total = 40", "total = 41"), "total = 41 but the questions' points add up to 40"),
+     "question 1.1: the items' points [2, 2, 3, 2] must sum to the question's points 8; they sum to 9"),
+    (('id = "1.2.partial_b"', 'id = "1.2.partial_B"'), "item id '1.2.partial_B' must read '1.2.<snake_case>'"),
+    (("total = 40", "total = 41"), "meta.total must be the sum of the questions' points (40); received 41"),
 ])
 def test_load_rubric_refuses_a_rubric_off_the_schema(tmp_path, edit, message):
+    """The review tool refuses with theory/rubric.py's words (the schema is checked in one place only)."""
     text = RUBRIC_FILE.read_text()
     assert edit[0] in text
     bad = tmp_path / "bad.toml"
@@ -69,6 +73,15 @@ def test_load_rubric_refuses_a_rubric_off_the_schema(tmp_path, edit, message):
     with pytest.raises(RubricError) as err:
         load_rubric(bad)
     assert message in str(err.value)
+
+
+def test_every_problem_of_a_rubric_is_named_at_once(tmp_path):
+    text = RUBRIC_FILE.read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("total = 40", "total = 41").replace('id = "1.2.partial_b"', 'id = "1.2.partial_B"'))
+    with pytest.raises(RubricError) as err:
+        load_rubric(bad)
+    assert "received 41" in str(err.value) and "'1.2.partial_B'" in str(err.value)
 
 
 # ----------------------------------------------------------------------------- scoring (RUBRIC_SEMANTICS)

@@ -20,7 +20,8 @@ from grade import data as graderdata
 from grade import reference
 from grade.items import registry
 from grade.judge.common import Observations
-from grade.observations import OBSERVE, judge_part
+from grade.observations import judge_part
+from grade.parts import OBSERVE
 from student_solution import TORCH_RIGHT, paste
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from . import gitrepo
 from .gitrepo import CollectError, Limits
-from ..ta_io import read_cell, write_csv
+from ..ta_io import COLLECTED, read_cell, write_csv
 from .teams import TeamError
 
-COLLECTED = "collected.csv"
 DATE = "committer_date (student's clock)"
 COLUMNS = ["team", "status", "repository", "commit", "commit_from", DATE, "commits_after", "collected_at", "note"]
 # status: collected (the folder holds the commit's tree), not submitted (nothing beyond the starter commit),

@@ -6,8 +6,6 @@ the sandboxed part wrote down (grade/observe/), and the arrays a right answer gi
 handout's checks).  They never import the submission, and hold no reference implementation.
 """
 
-import math
-
 import numpy as np
 
 from ..items import Verdict
@@ -31,9 +29,6 @@ class Observations:
         if isinstance(value, list):
             return [self._resolve(v) for v in value]
         return value
-
-    def ran(self, probe):
-        return probe in self.records
 
     def error(self, probe):
         record = self.records.get(probe)
@@ -94,11 +89,6 @@ def chance_count(n, k=10, alpha=1e-3):
     """Fewest right of ``n`` samples that guessing among ``k`` classes reaches with probability < alpha."""
     from scipy.stats import binom
     return int(binom.isf(alpha, n, 1.0 / k)) + 1
-
-
-def chance_threshold(n, k=10, alpha=1e-3):
-    """Smallest accuracy on ``n`` samples that guessing among ``k`` classes reaches with probability < alpha."""
-    return chance_count(n, k, alpha) / n
 
 
 def right_counts(predictions, labels):

@@ -1,37 +1,37 @@
 """Items notebook.* and theory.pdf: the notebook's saved outputs are read (it is never run), the PDF's text extracted.
 
-:func:`observe` reads the notebook as data (grade/judge/notebook.py: any file gives a result, a
-broken one a message naming the problem) and asks ``pdf_check`` (grade/pdftools.py: poppler in
-the sandbox) for a readable PDF with text inside the submission.  The judges below read only
-that.  Outputs typed in by hand cost more than running the notebook: images too small to be a
-plot, execution counts out of order and progress lines whose epochs or numbers do not fit
-together are not counted, and say so.
+The probes (grade/observe/docs.py) read the notebook as data (grade/judge/notebook.py: any file
+gives a result, a broken one a message naming the problem) and ask grade/pdftools.py's pdf_check
+for a readable PDF with text inside the submission; the judges below read only that.  Outputs
+typed in by hand cost more than running the notebook: images too small to be a plot, execution
+counts out of order and progress lines whose epochs or numbers do not fit together are not
+counted, and say so.
 """
 
 import re
-from pathlib import Path
 
 from ..items import Verdict, judge
-from .common import Observations
-from .notebook import NOTEBOOK, read_notebook
+from ..parts import NOTEBOOK
 from .team_text import MATRICULATION, TEAM_NUMBER, members, names_in, team_cells
 
-__all__ = ["NOTEBOOK", "observe", "observations"]
 
-
-def observe(folder, pdf_check):
-    """What the docs items look at; ``pdf_check(folder) -> (ok, message)`` reads the PDFs (grade/pdftools.py)."""
-    ok, message = pdf_check(folder)
-    return {"notebook": read_notebook(Path(folder).resolve()), "pdf": {"ok": ok, "message": message}}
-
-
-def observations(folder, pdf_check):
-    return Observations({"docs": {"values": observe(folder, pdf_check)}}, {}, {}, {})
+def _unread(obs, probe, what):
+    """Why the ``probe`` of ``what`` sent no values (its error, or its part's end), or None."""
+    error = obs.error(probe)
+    if error is None and isinstance(obs.records.get(probe, {}).get("values"), dict):
+        return None
+    kind, message = (error or {}).get("type"), (error or {}).get("message", "")
+    if kind == "timeout":
+        message = f"reading it {message} (a notebook or PDF far too large or too complex?)"
+    return message if kind == "tampered" else f"{what} could not be read: {message}"
 
 
 def _notebook(obs):
     """``(cells, None)`` or ``(None, failing verdict)``."""
-    nb = obs["docs"]["notebook"]
+    why = _unread(obs, "notebook", f"`{NOTEBOOK}`")
+    if why is not None:
+        return None, Verdict.fail(why)
+    nb = obs["notebook"]
     if nb["status"] != "ok":
         return None, Verdict.fail(nb["message"])
     return nb["cells"], None
@@ -266,5 +266,11 @@ def executed(obs):
 
 @judge("theory.pdf")
 def pdf(obs):
-    got = obs["docs"]["pdf"]
+    error = obs.error("pdf")
+    if error and error.get("type") == "tool_missing":  # this machine's fault: said, and never cached
+        return Verdict.fail(f"not graded: cannot check the PDF here: {error['message']}", code="grader_error")
+    why = _unread(obs, "pdf", "the theory PDF")
+    if why is not None:
+        return Verdict.fail(why)
+    got = obs["pdf"]
     return Verdict.ok(f"a readable PDF with text: {got['message']}") if got["ok"] else Verdict.fail(got["message"])

@@ -10,9 +10,6 @@ from ..items import Verdict, judge
 from ..reference import softmax
 from .common import failure
 
-PROBE = np.array([[-2.0, -0.5, 0.3, 1.7, 0.0], [1.0, 2.0, -1.0, 0.5, 3.0]], dtype=np.float32)
-
-
 def dense(obs):
     return [layer for layer in obs["layers"].get("layers", []) if layer["type"] == "Dense"]
 
@@ -39,23 +36,24 @@ def layers(obs):
                         f"{sizes[1:]}")
 
 
-def activation_name(out):
+def activation_name(out, probe):
+    """Which activation gives ``out`` for the ``probe`` inputs (the probe applied each layer's to them)."""
     if out is None:
         return "unknown"
-    refs = {"sigmoid": 1 / (1 + np.exp(-PROBE)), "softmax": softmax(PROBE.astype(np.float64)), "linear": PROBE,
-            "relu": np.maximum(PROBE, 0), "tanh": np.tanh(PROBE)}
+    refs = {"sigmoid": 1 / (1 + np.exp(-probe)), "softmax": softmax(probe.astype(np.float64)), "linear": probe,
+            "relu": np.maximum(probe, 0), "tanh": np.tanh(probe)}
     return next((name for name, ref in refs.items()
                  if np.shape(out) == ref.shape and np.allclose(out, ref, rtol=1e-4, atol=1e-6)), "unknown")
 
 
 def activations_after_dense(obs):
     """The activation after each Dense layer (an Activation layer right after a linear Dense counts)."""
-    all_layers, names = obs["layers"]["layers"], []
+    all_layers, names, probe = obs["layers"]["layers"], [], obs.inputs["keras.activation_probe"]
     for k, layer in enumerate(all_layers):
         if layer["type"] == "Dense":
-            name = activation_name(layer.get("activation"))
+            name = activation_name(layer.get("activation"), probe)
             if name == "linear" and k + 1 < len(all_layers) and all_layers[k + 1]["type"] == "Activation":
-                name = activation_name(all_layers[k + 1].get("activation"))
+                name = activation_name(all_layers[k + 1].get("activation"), probe)
             names.append(name)
     return names
 

@@ -16,7 +16,8 @@ import stat
 import struct
 from pathlib import Path
 
-NOTEBOOK = "MNIST_classification.ipynb"
+from ..parts import NOTEBOOK
+
 NOTEBOOK_MAX_BYTES = 100 * 2**20
 MAX_VALUES = 5_000_000  # JSON containers and list items ('[', '{', ','): bounds what parsing can allocate
 SOURCE_CHARS, OUTPUT_CHARS, NAME_CHARS, VALUE_CHARS = 100_000, 200_000, 100, 300

@@ -13,7 +13,7 @@ standard input whether to stop, from labels this process never sees), ``record``
 saw) and ``end``.  The tag is a tripwire, not a wall: the submission runs in this process and could
 find the secret in its memory; the verdicts that matter rest on data it never sees.  A probe that
 raises is written down as an error (type, message, and the submission's file and line); one that
-runs past its time limit is interrupted; the submission's printing is counted and capped.
+runs past its time limit is interrupted; the submission's printing is counted, not kept.
 """
 
 import argparse
@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 
-PRINT_KEPT = 4000  # characters of a probe's printing kept (the rest is only counted)
 sys.modules.setdefault("harness", sys.modules[__name__])  # run as a script, the probes' `from harness import` is this
 
 
@@ -95,15 +94,14 @@ def encode(arrays):
     return out
 
 
-class _Capped(io.TextIOBase):
+class _Counted(io.TextIOBase):
+    """Where the submission's printing goes while a probe calls it: counted, not kept."""
+
     def __init__(self):
-        self.kept, self.total = [], 0
+        self.total = 0
 
     def write(self, text):
         text = str(text)
-        room = PRINT_KEPT - sum(map(len, self.kept))
-        if room > 0:
-            self.kept.append(text[:room])
         self.total += len(text)
         return len(text)
 
@@ -121,7 +119,7 @@ class Context:
 
     def __init__(self, submission, inputs, settings, ask=None):
         self.submission, self.inputs, self.settings = submission, inputs, settings
-        self.modules, self.printed, self.probe, self._ask = {}, _Capped(), None, ask
+        self.modules, self.printed, self.probe, self._ask = {}, _Counted(), None, ask
 
     def epoch_end(self, epoch, predictions):
         """The held-out digits' predicted classes after ``epoch`` (0: before training) to the grader; True: stop."""

@@ -10,10 +10,6 @@ import tensorflow as tf
 
 from harness import ProbeError
 
-MODULE = "network_tensorflow"
-PROBE = np.array([[-2.0, -0.5, 0.3, 1.7, 0.0], [1.0, 2.0, -1.0, 0.5, 3.0]], dtype=np.float32)
-
-
 def value(v, what):
     try:
         return float(np.asarray(v))
@@ -24,14 +20,14 @@ def value(v, what):
 
 def environment(ctx):
     import keras  # noqa: F401 -- Keras 3, or tf_keras under TF_USE_LEGACY_KERAS=1
-    ctx.module(MODULE)
+    ctx.module(ctx.settings["keras"]["module"])
     version = getattr(tf.keras, "__version__", None) or getattr(keras, "__version__", "?")
     return {"keras": str(version), "legacy": type(tf.keras).__module__.startswith("tf_keras")
             or "tf_keras" in getattr(tf.keras, "__name__", ""), "eager": bool(tf.config.functions_run_eagerly())}
 
 
 def schedule_values(ctx):
-    mod = ctx.module(MODULE)
+    mod = ctx.module(ctx.settings["keras"]["module"])
     out = {}
     for initial in (10, 3):
         sched = ctx.call(f"TimeBasedLearningRate({initial})", mod.TimeBasedLearningRate, initial)
@@ -49,7 +45,7 @@ def _kind_values(ctx, sched, make, what):
 
 def schedule_tensors(ctx):
     """The rates for tensor steps in the module's own mode (eager in the template), then in graph mode."""
-    mod = ctx.module(MODULE)
+    mod = ctx.module(ctx.settings["keras"]["module"])
     sched = ctx.call("TimeBasedLearningRate(10)", mod.TimeBasedLearningRate, 10)
     kinds = {"an int64 tensor": lambda s: tf.constant(s, dtype=tf.int64),
              "a float32 tensor": lambda s: tf.constant(float(s), dtype=tf.float32),
@@ -83,7 +79,7 @@ def schedule_tensors(ctx):
 
 
 def network(ctx, sizes=None):
-    mod = ctx.module(MODULE)
+    mod = ctx.module(ctx.settings["keras"]["module"])
     sizes = sizes or ctx.settings["keras"]["sizes"]
     tf.keras.utils.set_random_seed(0)  # the grader's seed: the same numbers in every run
     return ctx.call(f"NeuralNetworkTf(sizes={sizes}, random_state=0)", mod.NeuralNetworkTf, list(sizes), random_state=0)
@@ -124,7 +120,7 @@ def layers(ctx):
         activation = getattr(layer, "activation", None)
         if activation is not None:
             try:
-                entry["activation"] = np.asarray(activation(tf.constant(PROBE)), dtype=np.float64)
+                entry["activation"] = np.asarray(activation(tf.constant(ctx.inputs["keras.activation_probe"])), dtype=np.float64)
             except Exception as err:  # noqa: BLE001
                 entry["activation_error"] = f"{type(err).__name__}: {err}"[:200]
         out.append(entry)

@@ -12,7 +12,6 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from harness import ProbeError
 
-MODULE = "network_pytorch"
 torch.set_num_threads(1)
 
 
@@ -38,7 +37,7 @@ def network(ctx, sizes=None, learning_rate=None, params=True):
     s = ctx.settings["torch"]
     sizes = sizes or s["sizes"]
     learning_rate = s["learning_rate"] if learning_rate is None else learning_rate
-    mod = ctx.module(MODULE)
+    mod = ctx.module(ctx.settings["torch"]["module"])
     what = f"NeuralNetworkTorch(sizes={sizes}, epochs=1, learning_rate={learning_rate}, random_state=0)"
     torch.manual_seed(0)
     net = ctx.call(what, mod.NeuralNetworkTorch, sizes=list(sizes), epochs=1, learning_rate=learning_rate,

@@ -9,8 +9,6 @@ import numpy as np
 
 from harness import ProbeError
 
-MODULE = "network_scratch"
-
 
 def as_array(value, what):
     try:
@@ -24,7 +22,7 @@ def network(ctx, shapes=None, learning_rate=None, epochs=1, random_state=1, weig
     s = ctx.settings["scratch"]
     shapes = shapes or s["shapes"]
     learning_rate = s["learning_rate"] if learning_rate is None else learning_rate
-    mod = ctx.module(MODULE)
+    mod = ctx.module(ctx.settings["scratch"]["module"])
     what = f"NeuralNetwork({shapes}, epochs={epochs}, learning_rate={learning_rate}, random_state={random_state})"
     net = ctx.call(what, mod.NeuralNetwork, list(shapes), epochs=epochs, learning_rate=learning_rate,
                    random_state=random_state)

@@ -2,13 +2,12 @@
 
 import argparse
 import sys
-from pathlib import Path
 
 from .marks import MarksError, read_marks
 from .prepare import prepare_review
 from .rubric import RubricError, load_rubric
-from ..collect import COLLECTED
 from ..pdftools import ToolMissing
+from ..ta_io import submission_folders
 
 
 def main(argv=None):
@@ -21,8 +20,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2, help="submissions read at once (default 2)")
     ap.add_argument("--image-height", type=int, default=1050, help="page image height in pixels (default 1050, ~90 dpi)")
     args = ap.parse_args(argv)
-    # grade.collect's record beside the folders is not a submission (``submissions/*`` takes it along)
-    args.submissions = [p for p in args.submissions if not (Path(p).name == COLLECTED and Path(p).is_file())]
+    args.submissions = submission_folders(args.submissions)
     try:
         result = prepare_review(args.submissions, args.out, rubric_path=args.rubric, marks_path=args.marks,
                                 jobs=args.jobs, height=args.image_height)

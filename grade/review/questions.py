@@ -4,7 +4,7 @@ Teams repeat each statement before their answer; :mod:`grade.review.locate` stri
 repeated statement by comparing word pairs with these texts, so only their words matter.
 """
 
-QUESTIONS = ("1.1", "1.2", "1.3.1", "1.3.2", "1.3.3", "1.4", "1.5")  # the ones answered and marked
+from .rubric import QUESTION_IDS as QUESTIONS  # noqa: F401 -- the ones answered and marked (theory/rubric.py)
 
 TITLES = {
     "1.1": "Optimization",

@@ -10,7 +10,6 @@ module (the stale cache).
 """
 
 import functools
-import json
 import os
 import stat
 import zlib
