@@ -80,7 +80,8 @@ def main(argv=None):
         parser.error(str(err))
     args.submissions = submission_folders(args.submissions)
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _terminate)
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored (nohup, a background job): left so
+            signal.signal(signum, _terminate)
     start = time.perf_counter()
     try:
         collected = {Path(f).resolve(): graded_commit(f) for f in args.submissions}  # grade.collect's record, if any

@@ -256,10 +256,12 @@ def _start(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin
     try:
         args = _bwrap_args(bwrap, workdir, env, limits, readonly, hide, cwd, private, (info_w, ready_w, channel_w),
                            uid)
-        proc = subprocess.Popen(["/bin/sh", "-c", ENTER, "sh", *group.procs, "--", *args, *cmd], env={},
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                pass_fds=[fd for fd in (info_w, ready_w, channel_w) if fd >= 0],
-                                start_new_session=True, umask=0o022)
+        # kept for stop() by its process group too: it joins its cgroup only once it runs, after stop() may
+        # have emptied the cgroup (bwrap dies with it, and the sandbox with bwrap: --die-with-parent)
+        proc = supervise.started(lambda: subprocess.Popen(
+            ["/bin/sh", "-c", ENTER, "sh", *group.procs, "--", *args, *cmd], env={}, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=[fd for fd in (info_w, ready_w, channel_w) if fd >= 0], start_new_session=True, umask=0o022))
     except BaseException:
         for fd in (info_r, ready_r, channel_r):
             if fd is not None:
@@ -291,8 +293,9 @@ def _start(bwrap, cmd, workdir, env, limits, readonly, hide, cwd, private, stdin
                 pass
     try:
         res = supervise.supervise(proc, limits, start, kill, group=group, pidfd=pidfd, stdin=stdin, channel=channel_r,
-                        on_message=on_message)
+                                  on_message=on_message)
     finally:
+        supervise.ended(proc)
         if pidfd is not None:
             os.close(pidfd)
         os.set_blocking(ready_r, False)

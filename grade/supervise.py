@@ -169,31 +169,44 @@ def run(command, *, env, cwd, limits, stdin=b"", on_message=None):
     end.  Refused once :func:`kill_all` has run."""
     channel_r, channel_w = os.pipe() if on_message else (None, -1)
     start = time.monotonic()
-    with _LOCK:
-        try:
-            if _STOPPING.is_set():
-                raise RuntimeError("the grader is stopping")
-            proc = subprocess.Popen(command(channel_w), cwd=cwd, env=env, stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    pass_fds=[channel_w] if channel_w >= 0 else [], start_new_session=True)
-        except BaseException:
-            if channel_r is not None:
-                os.close(channel_r)
-            raise
-        finally:
-            if channel_w >= 0:
-                os.close(channel_w)
-        _LIVE.add(proc.pid)
+    try:
+        proc = started(lambda: subprocess.Popen(command(channel_w), cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                                pass_fds=[channel_w] if channel_w >= 0 else [],
+                                                start_new_session=True))
+    except BaseException:
+        if channel_r is not None:
+            os.close(channel_r)
+        raise
+    finally:
+        if channel_w >= 0:
+            os.close(channel_w)
     try:
         return supervise(proc, limits, start, lambda: os.killpg(proc.pid, signal.SIGKILL), stdin=stdin,
                          channel=channel_r, on_message=on_message)
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)  # what is left of its process group
-        except OSError:
-            pass
-        with _LOCK:
-            _LIVE.discard(proc.pid)
+        ended(proc)
+
+
+def started(popen):
+    """``popen()``, a ``subprocess.Popen`` in a session of its own, started and kept for :func:`kill_all`, which
+    kills its process group; refused once :func:`kill_all` has run.  :func:`ended` when it is over."""
+    with _LOCK:
+        if _STOPPING.is_set():
+            raise RuntimeError("the grader is stopping")
+        proc = popen()
+        _LIVE.add(proc.pid)
+    return proc
+
+
+def ended(proc):
+    """Kill what is left of ``proc``'s process group; :func:`kill_all` no longer needs to."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    with _LOCK:
+        _LIVE.discard(proc.pid)
 
 
 def kill_all():

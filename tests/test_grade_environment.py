@@ -133,9 +133,12 @@ def test_an_interrupted_grader_leaves_no_process_and_no_temporary_folder(tmp_pat
         (team / name).write_text("import time\ntime.sleep(10**6)\n" + (team / name).read_text())
     tmp = tmp_path / "tmp"
     tmp.mkdir()
+    # with the signal's default disposition, as a terminal gives it: a background job of a shell script (CI's, say)
+    # starts with SIGINT ignored, and so would the grader
     proc = subprocess.Popen([sys.executable, "-m", "grade", str(team), "--no-cache", "--out", str(tmp_path / "out")],
                             cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL))
     for _ in range(600):  # until parts run in their sandboxes (their command lines name the run's folder)
         if len(processes_with(f"{tmp}/grade-run-")) >= 4:
             break
@@ -152,6 +155,32 @@ def test_an_interrupted_grader_leaves_no_process_and_no_temporary_folder(tmp_pat
     assert not processes_with(str(tmp)), "a process of the run outlived it"
     assert list(tmp.iterdir()) == [], "a temporary folder outlived the run"
     assert not any((parent.parent / f"grade-{proc.pid}").exists() for parent in cgroups.hierarchy().parents)
+
+
+def test_a_hangup_ignored_as_nohup_ignores_it_does_not_stop_the_grading(tmp_path):
+    """`nohup make grade ... &`: the grader starts with SIGHUP ignored and keeps it so (closing the terminal does
+    not end the run); SIGTERM still stops it cleanly."""
+    team = model_answer(tmp_path / "team")
+    (team / "network_scratch.py").write_text("import time\ntime.sleep(10**6)\n" + (team / "network_scratch.py").read_text())
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "grade", str(team), "--no-cache", "--out", str(tmp_path / "out")],
+                            cwd=ROOT, env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: (signal.signal(signal.SIGHUP, signal.SIG_IGN),
+                                                signal.signal(signal.SIGTERM, signal.SIG_DFL)))
+    for _ in range(600):
+        if processes_with(f"{tmp}/grade-run-"):
+            break
+        time.sleep(0.1)
+    time.sleep(1)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(2)
+    assert proc.poll() is None, "a SIGHUP that nohup ignores stopped the grading"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=40)
+    assert proc.returncode == 128 + signal.SIGTERM, out + err
+    assert list(tmp.iterdir()) == [], "a temporary folder outlived the run"
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs in a mount namespace needs root (as on CI)")

@@ -439,3 +439,41 @@ def test_only_folders_of_installed_packages_on_sys_path_are_bound(tmp_path, monk
     got = sandbox.python_path()
     assert str(tmp_path.resolve()) not in got and "/" not in got and str(plain.resolve()) not in got, got
     assert str(packages.resolve()) in got, got
+
+
+STOP_WHILE_STARTING = r'''
+import sys, threading, time
+from pathlib import Path
+from grade import sandbox
+assert sandbox.available()[0], sandbox.available()[1]  # probed (and kept) before the start is slowed down
+sandbox.ENTER = "sleep 1; " + sandbox.ENTER  # a slow start: the sandbox's shell joins its cgroup 1 s after it began
+work = Path(sys.argv[1])
+env = {"PATH": "/usr/bin:/bin", "HOME": str(work)}
+done = []
+
+def start():
+    try:
+        done.append(sandbox.run(["sleep", "1234.5"], workdir=work, env=env, limits=sandbox.Limits(wall_seconds=60)))
+    except sandbox.SandboxError as err:  # killed before the sandbox was up: said so, as the grader's own fault
+        done.append(err)
+
+t = threading.Thread(target=start)
+t.start()
+time.sleep(0.3)  # started, not yet in its cgroup
+sandbox.stop()
+t.join(15)
+print("returned" if done else "still running")
+'''
+
+
+@needs_bwrap
+def test_a_sandbox_stopped_before_it_joined_its_cgroup_is_stopped_all_the_same(tmp_path):
+    """stop() (Ctrl-C, SIGTERM) while a sandbox is starting: its cgroup is still empty, so killing the cgroup's
+    processes misses it; its process group is killed too, and nothing of it outlives the stop."""
+    work = tmp_path / "work"
+    work.mkdir()
+    r = subprocess.run([sys.executable, "-c", STOP_WHILE_STARTING, str(work)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.stdout.strip() == "returned", r.stdout + r.stderr[-2000:]
+    left = subprocess.run(["pgrep", "-f", "sleep 1234.5"], capture_output=True, text=True).stdout
+    assert not left, f"the sandbox outlived stop(): {left}"

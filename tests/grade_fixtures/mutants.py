@@ -13,6 +13,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .real_work import SIGMOID_OUTPUT
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -143,14 +145,9 @@ MUTANTS = [
                for i in range(len(self.weights)):
                    self.weights[i] = self.weights[i] + self.learning_rate * weight_gradients[i]
            ''', {"scratch.update": 0.0}, r"wrong sign", also_lost={"scratch.learns": 0.0}),
-    Mutant("scratch_forward_sigmoid_output", "network_scratch.py", "NeuralNetwork._forward_pass", '''
-           def _forward_pass(self, x_train):
-               self.A[0] = x_train
-               for i in range(len(self.weights)):
-                   self.Z[i] = np.dot(self.weights[i], self.A[i])
-                   self.A[i + 1] = self.activation_func(self.Z[i])
-               return self.A[-1]
-           ''', {"scratch.forward": 0.0}, r"output layer uses sigmoid instead of softmax",
+    # the forward pass of the real-work team with a sigmoid output layer (real_work.SIGMOID_OUTPUT)
+    Mutant("scratch_forward_sigmoid_output", "network_scratch.py", "NeuralNetwork._forward_pass",
+           SIGMOID_OUTPUT["_forward_pass"], {"scratch.forward": 0.0}, r"output layer uses sigmoid instead of softmax",
            also_lost={"scratch.learns": 0.0}),
     Mutant("scratch_predict_probabilities", "network_scratch.py", "NeuralNetwork.predict", '''
            def predict(self, x):
