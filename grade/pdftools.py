@@ -222,13 +222,18 @@ def render_pages(pdf, work, height=1050, quality=60, last=MAX_PAGES):
     return images
 
 
-def read_pdf(submission, rel, layout=True, images=True, height=1050, text=True):
+def read_pdf(submission, rel, layout=True, images=True, height=1050, text=True, seconds=None):
     """``{"pdf", "pages": [text per page], "n_pages", "images": {page: jpeg bytes}}`` of one PDF
-    (``text=False``: no text, ``images=False``: no images)."""
+    (``text=False``: no text, ``images=False``: no images).  ``seconds``: the most its page count and
+    text may take (poppler's usual limits otherwise)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+
+    def left(usual):
+        return usual if deadline is None else max(min(usual, deadline - time.monotonic()), 0.5)
     with tempfile.TemporaryDirectory(prefix="review-") as work:
         pdf = _safe_copy(submission, rel, work)
-        n_pages = pdf_pages(pdf, work)
-        pages = pdf_text(pdf, work, layout=layout) if text else []
+        n_pages = pdf_pages(pdf, work, timeout=left(15))
+        pages = pdf_text(pdf, work, layout=layout, timeout=left(60)) if text else []
         rendered = render_pages(pdf, work, height=height) if images else {}
     return {"pdf": str(rel), "pages": pages, "n_pages": n_pages, "images": rendered}
 

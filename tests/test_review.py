@@ -154,6 +154,23 @@ def test_the_model_answer_is_never_marked_wrong(tmp_path):
     assert sum(m["verdict"] == "right" for m in marks) >= 8
 
 
+def test_pdf_bombs_cost_the_review_its_reading_budget_per_team_not_more(tmp_path, monkeypatch):
+    """Three PDFs whose pages all draw one huge content stream (issue 25's bombs): the review reads a team's PDFs
+    within READ_SECONDS in all, says which were not read and why, and goes on."""
+    need("pdftotext", "pdftoppm", "pdfinfo")
+    from grade.review import prepare
+    from grade_fixtures.hostile import content_bomb
+    monkeypatch.setattr(prepare, "READ_SECONDS", 3)
+    (tmp_path / "bombs").mkdir()
+    for name in ("theory_a.pdf", "theory_b.pdf", "theory_c.pdf"):
+        (tmp_path / "bombs" / name).write_bytes(content_bomb(2**28))
+    team = review_submission(tmp_path / "bombs")
+    assert team["pdf"] is None, team["problem"]
+    assert re.search(r"theory_a\.pdf: .*timed out", team["problem"]), team["problem"]
+    assert re.search(r"theory_b\.pdf, theory_c\.pdf: not read \(the 3 s for reading this team's PDFs ran out\)",
+                     team["problem"]), team["problem"]
+
+
 # ----------------------------------------------------------------------------- locating
 @pytest.mark.parametrize("team", ALL_TEAMS)
 def test_answers_found_without_the_statement(teams, team):

@@ -15,6 +15,7 @@ from .rubric import load_rubric
 from ..pdftools import find_pdfs, read_pdf
 
 MAX_CANDIDATES = 5  # PDFs of one submission compared by their content
+READ_SECONDS = 60  # for reading their text, all together: a theory PDF takes a second or two, a PDF bomb all of it
 
 
 def _answered(located):
@@ -32,10 +33,15 @@ def review_submission(folder, height=1050, layout=True):
             "images": {}}
     usable, refused = find_pdfs(folder)
     notes = [f"{rel}: {why}, not read" for rel, why in refused.items()]
-    best = None
+    best, deadline = None, time.monotonic() + READ_SECONDS
     for rank, rel in enumerate(usable[:MAX_CANDIDATES]):
+        left = deadline - time.monotonic()
+        if left < 1:
+            notes.append(f"{', '.join(map(str, usable[rank:MAX_CANDIDATES]))}: not read (the {READ_SECONDS} s for "
+                         f"reading this team's PDFs ran out)")
+            break
         try:
-            doc = read_pdf(folder, rel, layout=layout, images=False)
+            doc = read_pdf(folder, rel, layout=layout, images=False, seconds=left)
         except ValueError as exc:
             notes.append(f"{rel}: {exc}")
             continue
