@@ -86,7 +86,7 @@ def main(argv=None):
     try:
         collected = {Path(f).resolve(): graded_commit(f) for f in args.submissions}  # grade.collect's record, if any
         results = grade_submissions(args.submissions, cache_dir=cache, jobs=args.jobs, points_file=args.points,
-                                    progress=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True),
+                                    progress=lambda msg: print(f"  {_printable(msg)}", file=sys.stderr, flush=True),
                                     sandboxed=not args.no_sandbox)
         for r in results:
             r.collected = collected.get(Path(r.folder).resolve())
@@ -138,7 +138,12 @@ def _terminate(signum, frame):
 
 def _shown(name):
     """A submission's name for the console: printable, at most 40 characters."""
-    return "".join(c if c.isprintable() else "?" for c in name[:40])
+    return _printable(name[:40])
+
+
+def _printable(text):
+    """``text`` with every character a terminal would act on (escape sequences, carriage returns) shown as ?."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,18 @@ def test_the_readme_commands_as_written_give_this_answer_full_marks_twice(tmp_pa
     assert grades[copy.name]["total"] == 33.0
 
 
+def test_a_folder_name_cannot_drive_the_console(tmp_path):
+    """A submission folder named with a terminal's escape sequence and a carriage return: every console line shows
+    it as ``?``, so it can neither clear the screen nor overwrite another team's line."""
+    team = tmp_path / "team\x1b[2J\rX"
+    team.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "grade", str(team), "--no-cache", "--out", str(tmp_path / "out")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "team?[2J?X: keras" in proc.stderr and "team?[2J?X  0 / 33" in proc.stdout, proc.stdout + proc.stderr
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", proc.stdout + proc.stderr), repr(proc.stdout + proc.stderr)
+
+
 def test_an_unwritable_out_is_refused_before_grading(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

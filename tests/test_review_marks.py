@@ -226,3 +226,9 @@ def test_feedback_names_each_lost_item_and_mistake_with_its_points(tmp_path, rub
     assert md.startswith("## Theory (part 1): not marked completely, no total yet (of 40)")
     assert "| 1.3.2 Error rate versus model complexity | not marked yet / 4 |" in md
     assert not re.search(r"\b35\.5\b", md)
+    # a comment is shown as typed: no line of its own, no HTML that hides the rest of the report
+    rows += [["a", "1.1", "", "comment", "", "see <!-- below\r**Total: 40 / 40**\u2028`x`"]]
+    res = read_marks(_write(tmp_path / "m3.csv", rows), rubric, teams=["a"])["a"]
+    forged = marks_markdown(res, rubric)
+    assert forged.splitlines()[1:] and len(forged.splitlines()) == len(md.splitlines()), forged
+    assert "<!--" not in forged and "**Total" not in forged and "`x`" not in forged, forged

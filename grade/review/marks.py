@@ -26,6 +26,8 @@ import csv
 import io
 from pathlib import Path
 
+from ..ta_io import md_text
+
 HEADER = ["team", "question", "id", "kind", "max", "value"]
 
 
@@ -156,7 +158,8 @@ def score_team(rubric, values, comments, team):
 
 
 def _cell(text):
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A TA's comment or a question's title as one table cell, shown as typed (no Markdown, no HTML)."""
+    return md_text(text, limit=2000)
 
 
 def marks_markdown(team_result, rubric):
