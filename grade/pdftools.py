@@ -222,10 +222,10 @@ def render_pages(pdf, work, height=1050, quality=60, last=MAX_PAGES):
     return images
 
 
-def read_pdf(submission, rel, layout=True, images=True, height=1050, text=True, seconds=None):
+def read_pdf(submission, rel, layout=True, images=True, height=1050, text=True, seconds=None, last=MAX_PAGES):
     """``{"pdf", "pages": [text per page], "n_pages", "images": {page: jpeg bytes}}`` of one PDF
-    (``text=False``: no text, ``images=False``: no images).  ``seconds``: the most its page count and
-    text may take (poppler's usual limits otherwise)."""
+    (``text=False``: no text, ``images=False``: no images; pages 1..``last``).  ``seconds``: the most its page
+    count and text may take (poppler's usual limits otherwise)."""
     deadline = None if seconds is None else time.monotonic() + seconds
 
     def left(usual):
@@ -233,8 +233,8 @@ def read_pdf(submission, rel, layout=True, images=True, height=1050, text=True, 
     with tempfile.TemporaryDirectory(prefix="review-") as work:
         pdf = _safe_copy(submission, rel, work)
         n_pages = pdf_pages(pdf, work, timeout=left(15))
-        pages = pdf_text(pdf, work, layout=layout, timeout=left(60)) if text else []
-        rendered = render_pages(pdf, work, height=height) if images else {}
+        pages = pdf_text(pdf, work, layout=layout, last=last, timeout=left(60)) if text else []
+        rendered = render_pages(pdf, work, height=height, last=last) if images else {}
     return {"pdf": str(rel), "pages": pages, "n_pages": n_pages, "images": rendered}
 
 
@@ -255,15 +255,12 @@ def pdf_check(submission_dir, seconds=None):
             problems.append(f"{', '.join(map(str, usable[k:CHECK_PDFS]))}: not read (the {seconds} s for reading the "
                             f"PDFs ran out)")
             break
-        with tempfile.TemporaryDirectory(prefix="review-") as work:
-            try:
-                pdf = _safe_copy(submission_dir, rel, work)
-                n_pages = pdf_pages(pdf, work, timeout=min(15, left))
-                text = pdf_text(pdf, work, layout=False, last=CHECK_PAGES, timeout=min(60, left))
-                letters = sum(ch.isalpha() for ch in "".join(text))
-            except ValueError as exc:
-                problems.append(f"{rel}: {exc}".replace(f"{rel}: {rel}: ", f"{rel}: "))
-                continue
+        try:
+            doc = read_pdf(submission_dir, rel, layout=False, images=False, seconds=left, last=CHECK_PAGES)
+        except ValueError as exc:
+            problems.append(f"{rel}: {exc}".replace(f"{rel}: {rel}: ", f"{rel}: "))
+            continue
+        n_pages, letters = doc["n_pages"], sum(ch.isalpha() for ch in "".join(doc["pages"]))
         if letters >= MIN_LETTERS:
             return True, f"theory PDF {rel}: {n_pages} page{'s' * (n_pages != 1)} with text"
         problems.append(f"{rel}: {n_pages} page{'s' * (n_pages != 1)} but no text was found in its first "
